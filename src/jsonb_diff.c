@@ -1,0 +1,7 @@
+/*
+ * jsonb_diff.c
+ *		Placeholder until the audit module lands.
+ */
+#include "postgres.h"
+
+#include "smarthub.h"

@@ -1,0 +1,12 @@
+/*
+ * password.c
+ *		Placeholder until the password module lands.
+ */
+#include "postgres.h"
+
+#include "smarthub.h"
+
+void
+PasswordInit(void)
+{
+}

@@ -1,0 +1,63 @@
+/*
+ * smarthub.h
+ *		Internal interfaces shared by the smarthub modules.
+ *
+ * Each module (one concern per .c file) exposes an Init function called
+ * from _PG_init, plus the few helpers other modules need.  Version
+ * differences across PostgreSQL 13..17 are handled here, in one place.
+ */
+#ifndef SMARTHUB_H
+#define SMARTHUB_H
+
+#include "fmgr.h"
+#include "utils/uuid.h"
+
+#define SMARTHUB_SCHEMA "smarthub"
+
+/* ---- version shims ---- */
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* ---- module initialisation (each defines its own GUCs) ---- */
+extern void IdentityInit(void);
+extern void PasswordInit(void);
+extern void TokenInit(void);
+extern void AuditInit(void);
+extern void EncryptionInit(void);
+
+/* ---- identity.c ---- */
+
+/* The application identity of this transaction; false when there is none. */
+extern bool SmarthubGetIdentity(pg_uuid_t *user_id);
+
+/* Set (user_id != NULL) or clear (NULL) the application identity. */
+extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
+
+/*
+ * Request context for audit rows: *ip_isnull is set when neither
+ * set_request_context nor the client address supplies one; *user_agent is
+ * NULL when unknown.
+ */
+extern void SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent);
+
+/*
+ * Raise 42501 unless the calling role (GetOuterUserId(), i.e. outside any
+ * SECURITY DEFINER function) may act on behalf of target_user.
+ */
+extern void SmarthubCheckActingFor(const pg_uuid_t *target_user);
+
+/* ---- token.c ---- */
+typedef enum SmarthubTokenKind
+{
+	SMARTHUB_API_KEY,
+	SMARTHUB_SESSION
+} SmarthubTokenKind;
+
+/*
+ * Verify an API key or session token.  Never raises for bad input: returns
+ * false for anything that is not a live credential of an active user.
+ */
+extern bool SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id);
+
+#endif							/* SMARTHUB_H */

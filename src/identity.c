@@ -31,6 +31,12 @@ SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent)
 	*user_agent = NULL;
 }
 
+bool
+SmarthubIdentityHasRole(const char *role_name)
+{
+	return false;
+}
+
 void
 SmarthubCheckActingFor(const pg_uuid_t *target_user)
 {

@@ -41,6 +41,9 @@ extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
  */
 extern void SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent);
 
+/* Whether the current identity holds the named role (false without identity). */
+extern bool SmarthubIdentityHasRole(const char *role_name);
+
 /*
  * Raise 42501 unless the calling role (GetOuterUserId(), i.e. outside any
  * SECURITY DEFINER function) may act on behalf of target_user.

@@ -46,7 +46,11 @@ extern bool SmarthubIdentityHasRole(const char *role_name);
 
 /*
  * Raise 42501 unless the calling role (GetOuterUserId(), i.e. outside any
- * SECURITY DEFINER function) may act on behalf of target_user.
+ * SECURITY DEFINER function) may act on behalf of target_user: the DBA and
+ * trusted roles may act for anyone; an untrusted application role only for
+ * its own identity, or for anyone when that identity holds 'admin'.
+ * target_user == NULL asks for an action on nobody's behalf in particular
+ * (create_user): allowed to the DBA, trusted roles and admin identities only.
  */
 extern void SmarthubCheckActingFor(const pg_uuid_t *target_user);
 

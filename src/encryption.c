@@ -42,7 +42,7 @@
 
 #define ENVELOPE_VERSION	1
 #define KEY_BYTES			32
-#define NONCE_BYTES			12
+#define NONCE_BYTES			12	/* GCM's default IV length: no EVP_CTRL_GCM_SET_IVLEN */
 #define TAG_BYTES			16
 #define HEADER_BYTES		(1 + 4 + NONCE_BYTES)
 #define OVERHEAD_BYTES		(HEADER_BYTES + TAG_BYTES)
@@ -464,9 +464,7 @@ EncryptWithKey(const KeyringKey *key, const unsigned char *plain, int plain_len,
 
 	ctx = EVP_CIPHER_CTX_new();
 	ok = ctx != NULL
-		&& EVP_EncryptInit_ex(ctx, cipher, NULL, NULL, NULL) == 1
-		&& EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_BYTES, NULL) == 1
-		&& EVP_EncryptInit_ex(ctx, NULL, NULL, key->key, out + 5) == 1
+		&& EVP_EncryptInit_ex(ctx, cipher, NULL, key->key, out + 5) == 1
 		&& EVP_EncryptUpdate(ctx, NULL, &n, out, HEADER_BYTES) == 1
 		&& (context_len == 0 || EVP_EncryptUpdate(ctx, NULL, &n, context, context_len) == 1)
 		&& (plain_len == 0 || EVP_EncryptUpdate(ctx, out + HEADER_BYTES, &n, plain, plain_len) == 1)
@@ -511,9 +509,7 @@ DecryptEnvelope(const Envelope *env, text *context)
 
 	ctx = EVP_CIPHER_CTX_new();
 	ok = ctx != NULL
-		&& EVP_DecryptInit_ex(ctx, cipher, NULL, NULL, NULL) == 1
-		&& EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_BYTES, NULL) == 1
-		&& EVP_DecryptInit_ex(ctx, NULL, NULL, key->key, env->nonce) == 1
+		&& EVP_DecryptInit_ex(ctx, cipher, NULL, key->key, env->nonce) == 1
 		&& EVP_DecryptUpdate(ctx, NULL, &n, env->header, HEADER_BYTES) == 1
 		&& (aad_len == 0 || EVP_DecryptUpdate(ctx, NULL, &n, aad, aad_len) == 1)
 		&& (env->ciphertext_len == 0 ||

@@ -651,18 +651,28 @@ smarthub_encrypt_text(PG_FUNCTION_ARGS)
 }
 
 /*
- * Base64 text -> envelope bytea, or 22023.  Whitespace is not accepted:
- * encrypt_text never produces any.
+ * Base64 text -> envelope bytea, or 22023.  Whitespace is skipped, so
+ * values that went through encode(..., 'base64'), which breaks lines every
+ * 76 characters, still decrypt; encrypt_text itself never writes any.
  */
 static bytea *
 EnvelopeFromBase64(text *encoded)
 {
-	int			len = VARSIZE_ANY_EXHDR(encoded);
-	int			maxlen = pg_b64_dec_len(len);
-	bytea	   *envelope = palloc(VARHDRSZ + maxlen + 1);
+	const char *src = VARDATA_ANY(encoded);
+	int			srclen = VARSIZE_ANY_EXHDR(encoded);
+	char	   *compact = palloc(srclen + 1);
+	int			len = 0;
+	int			maxlen;
+	bytea	   *envelope;
 	int			declen;
 
-	declen = pg_b64_decode(VARDATA_ANY(encoded), len, VARDATA(envelope), maxlen + 1);
+	for (int i = 0; i < srclen; i++)
+		if (src[i] != ' ' && src[i] != '\t' && src[i] != '\n' && src[i] != '\r')
+			compact[len++] = src[i];
+	maxlen = pg_b64_dec_len(len);
+	envelope = palloc(VARHDRSZ + maxlen + 1);
+	declen = pg_b64_decode(compact, len, VARDATA(envelope), maxlen + 1);
+	pfree(compact);
 	if (declen < 0 || len % 4 != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

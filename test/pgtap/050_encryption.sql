@@ -2,7 +2,7 @@
 -- Needs the demo keyring script/test configures (keys 1 and 2, so key 2 encrypts); keyring
 -- refusal on reload, rotation and dumps are in test/shell/050_keyring.sh.
 BEGIN;
-SELECT plan(97);
+SELECT plan(100);
 
 -- pg_temp.err(sql): 'SQLSTATE: message | detail | hint' of the error sql raises, or 'no error'.
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -150,6 +150,11 @@ SELECT throws_ok($$SELECT smarthub.decrypt(overlay(e PLACING '\xffffffff'::bytea
 SELECT is((SELECT smarthub.key_id(overlay(e PLACING '\x7fffffff'::bytea FROM 2 FOR 4)) FROM env), 2147483647, 'key_id up to 2^31-1');
 
 -- decrypt_text input
+SELECT is(smarthub.decrypt_text(encode(smarthub.encrypt(convert_to(repeat('long ', 40), 'UTF8'), 'c'), 'base64'), 'c'), repeat('long ', 40),
+    'decrypt_text skips the line breaks encode(..., ''base64'') puts in');
+SELECT is(strpos(encode(smarthub.encrypt(convert_to(repeat('long ', 40), 'UTF8'), 'c'), 'base64'), E'\n') > 0, true,
+    'and that input did have line breaks');
+SELECT is(strpos(smarthub.encrypt_text(repeat('long ', 40), 'c'), E'\n'), 0, 'encrypt_text writes none');
 SELECT throws_ok($$SELECT smarthub.decrypt_text('not base64!')$$, '22023', 'encrypted value is not valid base64', 'bad base64: 22023');
 SELECT throws_ok($$SELECT smarthub.decrypt_text('AQAAAAL')$$, '22023', 'encrypted value is not valid base64', 'base64 of the wrong length: 22023');
 SELECT throws_ok($$SELECT smarthub.decrypt_text('')$$, '22023', 'encrypted value is truncated', 'empty text: truncated');

@@ -58,14 +58,14 @@ typedef enum KeyringStatus
 {
 	KEYRING_UNLOADED,			/* not read since start or last reload */
 	KEYRING_NOT_CONFIGURED,		/* smarthub.keyring_file is empty */
-	KEYRING_BROKEN,				/* refused: KeyringProblem says why */
+	KEYRING_BROKEN,				/* refused: keyring_problem says why */
 	KEYRING_OK
 } KeyringStatus;
 
 /* GUC */
 static char *keyring_file = NULL;
 
-/* Keyring state; everything below lives in KeyringContext. */
+/* Keyring state; the keys and the problem text live in KeyringContext. */
 static MemoryContext KeyringContext = NULL;
 static KeyringStatus keyring_status = KEYRING_UNLOADED;
 static KeyringKey *keyring_keys = NULL;
@@ -87,6 +87,19 @@ static int	nonce_pool_left = 0;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 static EVP_CIPHER *gcm_cipher = NULL;	/* fetched once, process lifetime */
 #endif
+
+/* What went wrong while the keyring file was open (see KeyringLoad). */
+typedef enum KeyringLoadProblem
+{
+	LOAD_OK,
+	LOAD_STAT_FAILED,
+	LOAD_NOT_REGULAR,
+	LOAD_PERMISSIONS,
+	LOAD_TOO_LARGE,
+	LOAD_OUT_OF_MEMORY,
+	LOAD_READ_FAILED,
+	LOAD_CHANGED
+} KeyringLoadProblem;
 
 /* A parsed envelope: pointers into the caller's bytea. */
 typedef struct Envelope
@@ -286,10 +299,12 @@ static void
 KeyringLoad(void)
 {
 	const char *path = keyring_file;
+	KeyringLoadProblem problem = LOAD_OK;
 	int			fd;
+	int			save_errno;
 	struct stat st;
-	char	   *buf;
-	ssize_t		nread;
+	char	   *buf = NULL;
+	ssize_t		nread = 0;
 
 	KeyringWipe();
 	if (!keyring_exit_registered)
@@ -306,6 +321,10 @@ KeyringLoad(void)
 	KeyringContext = AllocSetContextCreate(TopMemoryContext, "smarthub keyring",
 										   ALLOCSET_SMALL_SIZES);
 
+	/*
+	 * Nothing between open() and close() may raise, or the descriptor would
+	 * leak: problems are only noted here and recorded after close().
+	 */
 	fd = open(path, O_RDONLY | PG_BINARY | O_CLOEXEC, 0);
 	if (fd < 0)
 	{
@@ -313,42 +332,56 @@ KeyringLoad(void)
 		return;
 	}
 	if (fstat(fd, &st) != 0)
-	{
-		KeyringRefuse(path, "could not stat: %m");
-		close(fd);
-		return;
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		KeyringRefuse(path, "not a regular file");
-		close(fd);
-		return;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-	{
-		KeyringRefuse(path, "permissions %04o give access to group or others; it must be readable only by the server's OS user (chmod 600)",
-					  (unsigned int) (st.st_mode & 07777));
-		close(fd);
-		return;
-	}
-	if (st.st_size > KEYRING_MAX_BYTES)
-	{
-		KeyringRefuse(path, "larger than %d bytes", KEYRING_MAX_BYTES);
-		close(fd);
-		return;
-	}
-
-	buf = MemoryContextAlloc(KeyringContext, st.st_size + 1);
-	nread = read(fd, buf, st.st_size + 1);
-	close(fd);
-	if (nread < 0)
-		KeyringRefuse(path, "could not read: %m");
+		problem = LOAD_STAT_FAILED;
+	else if (!S_ISREG(st.st_mode))
+		problem = LOAD_NOT_REGULAR;
+	else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		problem = LOAD_PERMISSIONS;
+	else if (st.st_size > KEYRING_MAX_BYTES)
+		problem = LOAD_TOO_LARGE;
+	else if ((buf = MemoryContextAllocExtended(KeyringContext, st.st_size + 1, MCXT_ALLOC_NO_OOM)) == NULL)
+		problem = LOAD_OUT_OF_MEMORY;
+	else if ((nread = read(fd, buf, st.st_size + 1)) < 0)
+		problem = LOAD_READ_FAILED;
 	else if (nread > st.st_size)
-		KeyringRefuse(path, "changed while being read");
-	else
-		KeyringParse(path, buf, (int) nread);
-	explicit_bzero(buf, st.st_size + 1);
-	pfree(buf);
+		problem = LOAD_CHANGED;
+	save_errno = errno;
+	close(fd);
+	errno = save_errno;
+
+	switch (problem)
+	{
+		case LOAD_OK:
+			KeyringParse(path, buf, (int) nread);
+			break;
+		case LOAD_STAT_FAILED:
+			KeyringRefuse(path, "could not stat: %m");
+			break;
+		case LOAD_NOT_REGULAR:
+			KeyringRefuse(path, "not a regular file");
+			break;
+		case LOAD_PERMISSIONS:
+			KeyringRefuse(path, "permissions %04o give access to group or others; it must be readable only by the server's OS user (chmod 600)",
+						  (unsigned int) (st.st_mode & 07777));
+			break;
+		case LOAD_TOO_LARGE:
+			KeyringRefuse(path, "larger than %d bytes", KEYRING_MAX_BYTES);
+			break;
+		case LOAD_OUT_OF_MEMORY:
+			KeyringRefuse(path, "out of memory reading it");
+			break;
+		case LOAD_READ_FAILED:
+			KeyringRefuse(path, "could not read: %m");
+			break;
+		case LOAD_CHANGED:
+			KeyringRefuse(path, "changed while being read");
+			break;
+	}
+	if (buf != NULL)
+	{
+		explicit_bzero(buf, st.st_size + 1);
+		pfree(buf);
+	}
 }
 
 /* The loaded keyring, or an error (55000) saying why there is none. */

@@ -112,6 +112,15 @@ check "a keyring without keys is refused" \
     "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": contains no keys." \
     "$(q $db "SELECT err('SELECT smarthub.encrypt(''x'')')")"
 check "key_id still works without a keyring" "1" "$(q $db "SELECT smarthub.key_id(v) FROM public.secrets WHERE id = 1")"
+head -c 1048577 /dev/zero | tr '\0' '#' | keyring bad 600
+reload
+check "a file over 1 MB is refused" \
+    "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": larger than 1048576 bytes." \
+    "$(q $db "SELECT err('SELECT smarthub.encrypt(''x'')')")"
+printf '# comment\r\n\r\n  1:%s  \r\n\t# another\n' "$k1" | keyring crlf 600
+use_keyring crlf
+check "comments, blank lines, blanks around a line and CRLF line ends are accepted" "Plaintext-Surname-2" \
+    "$(q $db "SELECT convert_from(smarthub.decrypt(v, 'secrets.v:2'), 'UTF8') FROM public.secrets WHERE id = 2")"
 q postgres "ALTER SYSTEM SET smarthub.keyring_file = ''" >/dev/null
 reload
 check "an empty setting: 55000, not configured" "55000: no encryption keyring is configured | " \

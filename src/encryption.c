@@ -662,20 +662,24 @@ smarthub_encrypt_text(PG_FUNCTION_ARGS)
 {
 	text	   *plain = PG_GETARG_TEXT_PP(0);
 	text	   *context = PG_GETARG_TEXT_PP(1);
+	int			envlen = VARSIZE_ANY_EXHDR(plain) + OVERHEAD_BYTES;
+	Size		b64len;
 	bytea	   *envelope;
-	int			envlen;
 	int			enclen;
 	text	   *result;
 
-	envelope = EncryptBytes((unsigned char *) VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain), context);
-	WipeArgCopy(plain, PG_GETARG_DATUM(0));
-	envlen = VARSIZE(envelope) - VARHDRSZ;
-	if ((Size) pg_b64_enc_len(envlen) + VARHDRSZ > MaxAllocSize)
+	/* computed here in Size: pg_b64_enc_len's int arithmetic overflows near 512 MB */
+	b64len = ((Size) envlen + 2) / 3 * 4;
+	if (b64len + VARHDRSZ > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("value too large to encrypt as text")));
-	result = palloc(VARHDRSZ + pg_b64_enc_len(envlen));
-	enclen = pg_b64_encode(VARDATA(envelope), envlen, VARDATA(result), pg_b64_enc_len(envlen));
+				 errmsg("value too large to encrypt as text"),
+				 errdetail("The base64 envelope would exceed the maximum of %d bytes.", (int) MaxAllocSize - VARHDRSZ)));
+	envelope = EncryptBytes((unsigned char *) VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain), context);
+	WipeArgCopy(plain, PG_GETARG_DATUM(0));
+	Assert(VARSIZE(envelope) - VARHDRSZ == envlen);
+	result = palloc(VARHDRSZ + b64len);
+	enclen = pg_b64_encode(VARDATA(envelope), envlen, VARDATA(result), (int) b64len);
 	if (enclen < 0)
 		elog(ERROR, "could not encode the envelope in base64");	/* internal error */
 	SET_VARSIZE(result, VARHDRSZ + enclen);
@@ -702,7 +706,7 @@ EnvelopeFromBase64(text *encoded)
 	for (int i = 0; i < srclen; i++)
 		if (src[i] != ' ' && src[i] != '\t' && src[i] != '\n' && src[i] != '\r')
 			compact[len++] = src[i];
-	maxlen = pg_b64_dec_len(len);
+	maxlen = (int) ((Size) len * 3 / 4);	/* not pg_b64_dec_len: int overflow */
 	envelope = palloc(VARHDRSZ + maxlen + 1);
 	declen = pg_b64_decode(compact, len, VARDATA(envelope), maxlen + 1);
 	pfree(compact);

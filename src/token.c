@@ -776,7 +776,7 @@ smarthub_login(PG_FUNCTION_ARGS)
 	SpiConnect();
 
 	/* no account has a login longer than an email may be */
-	if (login != NULL && password != NULL &&
+	if (login != NULL &&
 		VARSIZE_ANY_EXHDR(login) <= LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN &&
 		pg_mbstrlen_with_len(VARDATA_ANY(login), VARSIZE_ANY_EXHDR(login)) <= LOGIN_MAX_LEN)
 	{

@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/pg_crc.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "smarthub.h"
@@ -392,6 +393,7 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	char		hex[TOKEN_HASH_LEN + 1];
 	Datum		param;
 	bool		found = false;
+	bool		read_only;
 
 	if (token == NULL || VARATT_IS_EXTERNAL(token) || VARATT_IS_COMPRESSED(token))
 		return false;
@@ -401,10 +403,15 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	HashToken(VARDATA_ANY(token), TOKEN_LEN, hex);
 	param = PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN));
 
+	/*
+	 * The lookup reads with the caller's snapshot when there is one: no new
+	 * snapshot or command counter increment per verification.
+	 */
+	read_only = ActiveSnapshotSet();
 	SpiConnect();
 	if (kind == SMARTHUB_API_KEY)
 	{
-		Execute(PLAN_VERIFY_KEY, &param, NULL, false, SPI_OK_SELECT);
+		Execute(PLAN_VERIFY_KEY, &param, NULL, read_only, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[0];
@@ -432,7 +439,7 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	}
 	else
 	{
-		Execute(PLAN_VERIFY_SESSION, &param, NULL, false, SPI_OK_SELECT);
+		Execute(PLAN_VERIFY_SESSION, &param, NULL, read_only, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
 			bool		isnull;

@@ -395,8 +395,15 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	bool		found = false;
 	bool		read_only;
 
-	if (token == NULL || VARATT_IS_EXTERNAL(token) || VARATT_IS_COMPRESSED(token))
+	if (token == NULL)
 		return false;
+	if (VARATT_IS_EXTERNAL(token) || VARATT_IS_COMPRESSED(token))
+	{
+		/* a toasted argument: look at its length before detoasting it */
+		if (toast_raw_datum_size(PointerGetDatum(token)) != VARHDRSZ + TOKEN_LEN)
+			return false;
+		token = pg_detoast_datum_packed(token);
+	}
 	if (!TokenWellFormed(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token),
 						 kind == SMARTHUB_API_KEY ? "shk_" : "shs_"))
 		return false;

@@ -140,13 +140,15 @@ CheckHashCost(int cost)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bcrypt cost %d is out of range", cost),
-				 errdetail("The cost must be between %d and %d.", BCRYPT_MIN_COST, BCRYPT_MAX_COST)));
+				 errdetail("The cost must be between %d and %d.", BCRYPT_MIN_COST, BCRYPT_MAX_COST),
+				 errhidestmt(true)));
 	if (cost > bcrypt_max_cost)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bcrypt cost %d exceeds smarthub.bcrypt_max_cost (%d)", cost, bcrypt_max_cost),
 				 errdetail("A bcrypt computation cannot be interrupted, so its cost is bounded."),
-				 errhint("A superuser may raise smarthub.bcrypt_max_cost.")));
+				 errhint("A superuser may raise smarthub.bcrypt_max_cost."),
+				 errhidestmt(true)));
 }
 
 /* 22023 for a password we refuse to hash. */
@@ -208,12 +210,14 @@ HashToText(const char *password, size_t len, int cost)
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random salt")));
+				 errmsg("could not generate random salt"),
+				 errhidestmt(true)));
 	if (crypt_gensalt_rn("$2b$", cost, (const char *) salt, sizeof(salt),
 						 setting, sizeof(setting)) == NULL || setting[0] == '*')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("libcrypt could not make a bcrypt salt for cost %d", cost)));
+				 errmsg("libcrypt could not make a bcrypt salt for cost %d", cost),
+				 errhidestmt(true)));
 	explicit_bzero(salt, sizeof(salt));
 
 	pw = pnstrdup(password, len);
@@ -373,7 +377,8 @@ smarthub_password_needs_rehash(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bcrypt cost %d is out of range", cost),
-				 errdetail("The cost must be between %d and %d.", BCRYPT_MIN_COST, BCRYPT_MAX_COST)));
+				 errdetail("The cost must be between %d and %d.", BCRYPT_MIN_COST, BCRYPT_MAX_COST),
+				 errhidestmt(true)));
 	problem = ParseBcryptHash(VARDATA_ANY(hash), VARSIZE_ANY_EXHDR(hash), &info);
 	if (problem != NULL)
 		ereport(ERROR,
@@ -384,6 +389,35 @@ smarthub_password_needs_rehash(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(info.variant != 'b' || info.cost != cost);
 }
 
+/*
+ * Call fn, marking any error it raises (ours, a constraint violation from
+ * the INSERT, a read-only transaction...) so that the server log does not
+ * show the statement: the statement carries a password.
+ */
+Datum
+SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile Datum result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = fn(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return result;
+}
+
 /* 22004 when a required argument is NULL. */
 static void
 RequireArg(FunctionCallInfo fcinfo, int argno, const char *name)
@@ -391,17 +425,18 @@ RequireArg(FunctionCallInfo fcinfo, int argno, const char *name)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
+				 errmsg("%s must not be null", name),
+				 errhidestmt(true)));
 }
 
 /*
- * set_password(user_id uuid, password text) RETURNS void
+ * Body of set_password(user_id uuid, password text) RETURNS void.
  *
  * Soft-deleted accounts count as unknown (P0002): to the application they
  * are gone.
  */
-Datum
-smarthub_set_password(PG_FUNCTION_ARGS)
+static Datum
+SetPassword(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	pg_uuid_t  *user_id;
@@ -440,13 +475,14 @@ smarthub_set_password(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("user %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id))))));
+						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id)))),
+				 errhidestmt(true)));
 	SPI_finish();
 	PG_RETURN_VOID();
 }
 
 /*
- * create_user(email text, username text, password text, first_name text
+ * Body of create_user(email text, username text, password text, first_name text
  *			   DEFAULT NULL, last_name text DEFAULT NULL, roles text[] DEFAULT
  *			   ARRAY['user']) RETURNS uuid
  *
@@ -454,8 +490,8 @@ smarthub_set_password(PG_FUNCTION_ARGS)
  * Clashes and bad emails come from the table's own constraints (23505,
  * 23514).
  */
-Datum
-smarthub_create_user(PG_FUNCTION_ARGS)
+static Datum
+CreateUser(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr role_plan = NULL;
 	static SPIPlanPtr user_plan = NULL;
@@ -519,11 +555,13 @@ smarthub_create_user(PG_FUNCTION_ARGS)
 			if (name == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("role names must not be null")));
+						 errmsg("role names must not be null"),
+				 errhidestmt(true)));
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("role \"%s\" does not exist", name),
-					 errhint("The roles are listed in smarthub.roles.")));
+					 errhint("The roles are listed in smarthub.roles."),
+				 errhidestmt(true)));
 		}
 	}
 
@@ -556,4 +594,18 @@ smarthub_create_user(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_DATUM(id);
+}
+
+/* set_password(user_id uuid, password text) RETURNS void */
+Datum
+smarthub_set_password(PG_FUNCTION_ARGS)
+{
+	return SmarthubCallHidingStatement(SetPassword, fcinfo);
+}
+
+/* create_user(email, username, password, first_name, last_name, roles) RETURNS uuid */
+Datum
+smarthub_create_user(PG_FUNCTION_ARGS)
+{
+	return SmarthubCallHidingStatement(CreateUser, fcinfo);
 }

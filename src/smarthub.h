@@ -76,6 +76,9 @@ extern bool SmarthubPasswordCheck(const char *password, size_t len,
 /* Whether a well-formed hash is not $2b$ at cost (-1: the setting). */
 extern bool SmarthubPasswordNeedsRehash(const char *hash, size_t len, int cost);
 
+/* Call fn; any error it raises is logged without the statement (it holds a password). */
+extern Datum SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo);
+
 /* ---- token.c ---- */
 typedef enum SmarthubTokenKind
 {

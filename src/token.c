@@ -625,7 +625,8 @@ SessionTtl(FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("session ttl must be positive"),
-				 errdetail("A session ttl may not have a negative or zero part, and may not be zero.")));
+				 errdetail("A session ttl may not have a negative part, and may not be zero."),
+				 errhidestmt(true)));
 	return IntervalPGetDatum(ttl);
 }
 
@@ -762,8 +763,9 @@ smarthub_purge_expired_sessions(PG_FUNCTION_ARGS)
 }
 
 /*
- * login(login text, password text, ip_address inet DEFAULT NULL, user_agent
- *		 text DEFAULT NULL, ttl interval DEFAULT NULL) RETURNS text
+ * Body of login(login text, password text, ip_address inet DEFAULT NULL,
+ *				 user_agent text DEFAULT NULL, ttl interval DEFAULT NULL)
+ *				 RETURNS text.
  *
  * A new session token, or NULL on any failure.  Every path spends one
  * bcrypt computation at (at least) the current cost, so the time taken does
@@ -771,8 +773,8 @@ smarthub_purge_expired_sessions(PG_FUNCTION_ARGS)
  * LOGIN_FAILED), which holds the login text (cut to 255 characters) but
  * never the password or a hash.
  */
-Datum
-smarthub_login(PG_FUNCTION_ARGS)
+static Datum
+Login(PG_FUNCTION_ARGS)
 {
 	text	   *login = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	text	   *password = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
@@ -882,4 +884,11 @@ smarthub_login(PG_FUNCTION_ARGS)
 	if (token == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(token);
+}
+
+/* login(login, password, ip_address, user_agent, ttl) RETURNS text; errors hide the statement */
+Datum
+smarthub_login(PG_FUNCTION_ARGS)
+{
+	return SmarthubCallHidingStatement(Login, fcinfo);
 }

@@ -3,7 +3,7 @@
 # hashes made now by Debian's python3-bcrypt and by pgcrypto all verify under smarthub (and a wrong
 # password does not); our $2b$ hashes verify under python3-bcrypt, and relabelled $2a$ under
 # pgcrypto's crypt(), which cannot read $2b$ itself. Also: the key checksum is CRC-32 as zlib
-# computes it. Low costs keep it fast.
+# computes it; and errors never log a statement holding a password. Low costs keep it fast.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3   # Debian's python with python3-bcrypt; the python3 on PATH may lack it
 db=smarthub_interop
@@ -98,4 +98,24 @@ good = sum(len(k) == 42 and k[:4] in ("shk_", "shs_") and b62(zlib.crc32(k[:36].
 print(good, "of", len(keys))
 PY
 )"
+q postgres "DROP DATABASE $db"
+
+# Errors raised inside the functions that take a password never log the statement (which holds it),
+# even when they come from deeper down (a unique violation, a read-only transaction).
+log="$SMARTHUB_CLUSTER/postgresql.log"
+marker="pw-$$-$RANDOM$RANDOM"
+q postgres "CREATE DATABASE $db"
+q $db "CREATE EXTENSION smarthub"
+q $db "INSERT INTO smarthub.users (email, username, password_hash) VALUES ('k@example.com', 'k', 'x')"
+for sql in "SELECT smarthub.create_user('K@example.com', 'k2', '$marker')" \
+           "SELECT smarthub.create_user('k3@example.com', 'k3', '$marker', roles => ARRAY['nope'])" \
+           "SELECT smarthub.set_password('00000000-0000-4000-a000-0000000000ff', '$marker')" \
+           "SELECT smarthub.hash_password('$marker', 40)" \
+           "SELECT smarthub.verify_password('$marker', '\$2b\$20\$' || repeat('.', 53))" \
+           "SET TRANSACTION READ ONLY; SELECT smarthub.login('k', '$marker')" \
+           "SELECT length('control-$marker') / 0"; do
+    "$PGBIN/psql" -X -q -d $db -c "SET log_min_error_statement = error" -c "BEGIN; $sql" >/dev/null 2>&1 || true
+done
+check "the control statement is logged (so the check below can fail)" 1 "$(grep -c "control-$marker" "$log")"
+check "no statement holding a password is logged" 0 "$(grep -v "control-$marker" "$log" | grep -c "$marker")"
 q postgres "DROP DATABASE $db"

@@ -424,21 +424,22 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 			HeapTuple	tup = SPI_tuptable->vals[0];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
+			bool		never_used;
 			Datum		key_id = SPI_getbinval(tup, desc, 1, &isnull);
 			Datum		owner = SPI_getbinval(tup, desc, 2, &isnull);
-			Datum		last = SPI_getbinval(tup, desc, 3, &isnull);
+			Datum		last = SPI_getbinval(tup, desc, 3, &never_used);
 			TimestampTz cutoff = GetCurrentTransactionStartTimestamp() -
 				(TimestampTz) key_touch_interval * USECS_PER_SEC;
 
 			found = true;
 			memcpy(user_id->data, DatumGetUUIDP(owner)->data, UUID_LEN);
-			if ((isnull || DatumGetTimestampTz(last) < cutoff || key_touch_interval == 0) &&
+			if ((never_used || key_touch_interval == 0 || DatumGetTimestampTz(last) < cutoff) &&
 				!XactReadOnly && !RecoveryInProgress())
 			{
 				Datum		touch[2];
 
 				touch[0] = key_id;
-				/* interval 0: any earlier value; now() itself is not earlier */
+				/* interval 0 writes on every use, whatever the last value */
 				touch[1] = TimestampTzGetDatum(key_touch_interval == 0 ? DT_NOEND : cutoff);
 				Execute(PLAN_TOUCH_KEY, touch, NULL, false, SPI_OK_UPDATE);
 			}

@@ -144,6 +144,7 @@ INSERT INTO cases (call, expected) VALUES
     ($$smarthub.create_session('b0000000-0000-4000-8000-000000000001', interval '-1 hour')$$, 'SQLSTATE 22023'),
     ($$smarthub.create_session('b0000000-0000-4000-8000-000000000001', interval '1 day -1 hour')$$, 'SQLSTATE 22023'),
 -- revoke_session, revoke_user_sessions, purge_expired_sessions
+    ($$smarthub.purge_expired_sessions()$$, '1'),
     ($$smarthub.revoke_session(NULL)$$, NULL),
     ($$smarthub.revoke_session('')$$, 'false'),
     ($$smarthub.revoke_session(repeat('x', 1048576))$$, 'false'),
@@ -151,7 +152,6 @@ INSERT INTO cases (call, expected) VALUES
     ($$smarthub.revoke_session((SELECT live_token FROM fx))$$, 'true'),
     ($$smarthub.revoke_user_sessions(NULL)$$, NULL),
     ($$smarthub.revoke_user_sessions('00000000-0000-0000-0000-000000000000')$$, '0'),
-    ($$smarthub.purge_expired_sessions()$$, '1'),
     ($$smarthub.revoke_user_sessions('b0000000-0000-4000-8000-000000000001')$$, '2'),
 -- set_password
     ($$smarthub.set_password('b0000000-0000-4000-8000-000000000001', 'new-password')::text$$, ''),

@@ -158,7 +158,9 @@ CREATE TRIGGER protect_columns BEFORE UPDATE ON smarthub.entities
 
 -------------------------------------------------------------------------------------------------
 -- Row-level security. Every identity gets the "user" column of the matrix; roles add to it.
--- (SELECT ...) makes each call an initplan: evaluated once per statement, not once per row.
+-- (SELECT ...) makes each check an initplan: evaluated once per statement, not once per row; the
+-- role checks of a policy share one initplan, tested first, so that an identity that sees every
+-- row pays one parameter test per row.
 -- Not FORCEd: the table owner (the other modules' SECURITY DEFINER functions, the audit
 -- trigger) is not subject to the policies.
 -------------------------------------------------------------------------------------------------
@@ -173,13 +175,13 @@ ALTER TABLE smarthub.entities ENABLE ROW LEVEL SECURITY;
 
 -- users: read/update own; viewer reads all; moderator reads and updates all; admin all.
 CREATE POLICY users_select ON smarthub.users FOR SELECT
-    USING ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
-           OR (SELECT smarthub.has_role('viewer'))
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
+                    OR smarthub.has_role('viewer'))
            OR id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY users_update ON smarthub.users FOR UPDATE
-    USING ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
            OR id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()))
-    WITH CHECK ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
+    WITH CHECK ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
            OR id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY users_insert ON smarthub.users FOR INSERT
     WITH CHECK ((SELECT smarthub.has_role('admin')));
@@ -199,8 +201,8 @@ CREATE POLICY roles_delete ON smarthub.roles FOR DELETE
 
 -- user_roles: read own; viewer and moderator read all; only admin grants or takes roles.
 CREATE POLICY user_roles_select ON smarthub.user_roles FOR SELECT
-    USING ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
-           OR (SELECT smarthub.has_role('viewer'))
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
+                    OR smarthub.has_role('viewer'))
            OR user_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY user_roles_insert ON smarthub.user_roles FOR INSERT
     WITH CHECK ((SELECT smarthub.has_role('admin')));
@@ -241,23 +243,23 @@ CREATE POLICY sessions_update ON smarthub.sessions FOR UPDATE
 -- audit_logs: read own rows; viewer, moderator and admin read all. No write policy at all: rows
 -- are written by the audit trigger as the table owner.
 CREATE POLICY audit_logs_select ON smarthub.audit_logs FOR SELECT
-    USING ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
-           OR (SELECT smarthub.has_role('viewer'))
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
+                    OR smarthub.has_role('viewer'))
            OR user_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 
 -- entities: all on own rows, insert as owner; viewer reads all; moderator reads and updates all
 -- (protect_columns: only an admin changes owner_id); admin all.
 CREATE POLICY entities_select ON smarthub.entities FOR SELECT
-    USING ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
-           OR (SELECT smarthub.has_role('viewer'))
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
+                    OR smarthub.has_role('viewer'))
            OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY entities_insert ON smarthub.entities FOR INSERT
     WITH CHECK ((SELECT smarthub.has_role('admin'))
            OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY entities_update ON smarthub.entities FOR UPDATE
-    USING ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
            OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()))
-    WITH CHECK ((SELECT smarthub.has_role('admin')) OR (SELECT smarthub.has_role('moderator'))
+    WITH CHECK ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
            OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY entities_delete ON smarthub.entities FOR DELETE
     USING ((SELECT smarthub.has_role('admin'))

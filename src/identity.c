@@ -558,15 +558,26 @@ smarthub_current_user_id(PG_FUNCTION_ARGS)
 /*
  * Shared by authenticate_key and authenticate_session: a verified credential
  * sets the identity, anything else (NULL included) clears it.  Never raises
- * for bad input, so a probe learns nothing beyond NULL.
+ * for bad input, so a probe learns nothing beyond NULL.  Not SECURITY
+ * DEFINER: the verification alone runs as the extension owner.
  */
 static Datum
 Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
 {
 	pg_uuid_t	user;
+	bool		verified = false;
 
-	if (!PG_ARGISNULL(0) &&
-		SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user))
+	if (!PG_ARGISNULL(0))
+	{
+		Oid			save_userid;
+		int			save_sec;
+
+		/* the hashes are readable by the owner only: verify as the owner */
+		BecomeOwner(&save_userid, &save_sec);
+		verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	if (verified)
 	{
 		pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
 

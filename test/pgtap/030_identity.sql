@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(192);
+SELECT plan(195);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -267,6 +267,24 @@ SELECT results_eq($$SELECT id FROM smarthub.active_sessions$$,
 SELECT matches(pg_temp.plan_of('SELECT count(*) FROM smarthub.entities'), 'InitPlan', 'EXPLAIN entities: the checks are initplans');
 SELECT doesnt_match(pg_temp.plan_of('SELECT count(*) FROM smarthub.entities'), 'Filter:[^\n]*(has_role|current_user_id)', 'EXPLAIN entities: no per-row function call in the filter');
 SELECT doesnt_match(pg_temp.plan_of('SELECT count(*) FROM smarthub.users'), 'Filter:[^\n]*(has_role|current_user_id)', 'EXPLAIN users: no per-row function call in the filter');
+-- parallel query: the leader evaluates the initplans and hands the values to the workers
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SET LOCAL enable_indexonlyscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL enable_indexscan = off;
+SELECT matches(pg_temp.plan_of('SELECT count(*) FROM smarthub.entities'), 'Params Evaluated: \$0, \$1', 'parallel plan: the initplans are evaluated by the leader');
+SELECT is((SELECT count(*)::int FROM smarthub.entities), 1, 'parallel plan: the user still sees its own entity only');
+SELECT is((SELECT count(*)::int FROM smarthub.entities WHERE owner_id = smarthub.current_user_id()), 1, 'parallel plan: current_user_id() in a WHERE clause is right too');
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET enable_indexonlyscan;
+RESET enable_bitmapscan;
+RESET enable_indexscan;
 -- role cache follows changes made by earlier statements of the transaction
 RESET ROLE;
 INSERT INTO smarthub.user_roles (user_id, role_id) VALUES ('a0000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003');

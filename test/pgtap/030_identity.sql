@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(195);
+SELECT plan(199);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -104,6 +104,35 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
           0, 'no identity function keeps the default (PUBLIC) ACL');
 SELECT is((SELECT count(*)::int FROM pg_class c, aclexplode(c.relacl) a
             WHERE c.relnamespace = 'smarthub'::regnamespace AND a.grantee = 0), 0, 'no table or view is granted to PUBLIC');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'smarthub'::regnamespace
+       AND p.proname IN ('current_user_id', 'authenticate_key', 'authenticate_session', 'clear_current_user',
+           'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
+           'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
+           'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id')
+       AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
+    'grant_access: every overload of every allow-listed function that exists');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'smarthub'::regnamespace
+       AND p.proname NOT IN ('current_user_id', 'authenticate_key', 'authenticate_session', 'clear_current_user',
+           'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
+           'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
+           'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id')
+       AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
+    'grant_access: nothing outside the allow-list (untrusted)');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'smarthub'::regnamespace
+       AND p.proname NOT IN ('current_user_id', 'authenticate_key', 'authenticate_session', 'clear_current_user',
+           'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
+           'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
+           'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id',
+           'set_current_user')
+       AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
+    'grant_access(trusted): nothing outside the allow-list and set_current_user');
+SELECT ok(has_function_privilege('ident_app', 'smarthub.encrypt_text(text, text)', 'EXECUTE'), 'grant_access covers a function another module added (encrypt_text)');
 SELECT schema_privs_are('smarthub', 'ident_app', ARRAY['USAGE'], 'grant_access: USAGE on the schema');
 SELECT table_privs_are('smarthub', 'users', 'ident_app', ARRAY['INSERT', 'DELETE'], 'users: table-level INSERT, DELETE (SELECT, UPDATE per column)');
 SELECT table_privs_are('smarthub', 'audit_logs', 'ident_app', ARRAY['SELECT'], 'audit_logs: SELECT only');

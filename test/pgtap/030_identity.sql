@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(199);
+SELECT plan(204);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -401,6 +401,13 @@ SELECT throws_ok($$SELECT smarthub.grant_access(NULL)$$, '22004', NULL, 'grant_a
 SELECT throws_ok($$SELECT smarthub.grant_access('ident_app', NULL)$$, '22004', NULL, 'grant_access(role, NULL): 22004');
 SELECT throws_ok($$SELECT smarthub.grant_access('ident_no_such_role')$$, '42704', NULL, 'grant_access of an unknown role: 42704');
 SELECT throws_ok($$SELECT smarthub.revoke_access(NULL)$$, '22004', NULL, 'revoke_access(NULL): 22004');
+CREATE ROLE "Ident App-2";
+SELECT lives_ok($$SELECT smarthub.grant_access('"Ident App-2"', true)$$, 'grant_access quotes a role name that needs it');
+SELECT ok(has_function_privilege('Ident App-2', 'smarthub.set_current_user(uuid)', 'EXECUTE')
+          AND has_table_privilege('Ident App-2', 'smarthub.entities', 'SELECT'), 'the quoted role got its grants');
+SELECT lives_ok($$SELECT smarthub.grant_access('"Ident App-2"', true)$$, 'grant_access twice is harmless');
+SELECT lives_ok($$SELECT smarthub.revoke_access('"Ident App-2"')$$, 'revoke_access quotes the role name too');
+SELECT ok(NOT has_schema_privilege('Ident App-2', 'smarthub', 'USAGE'), 'the quoted role lost its grants');
 SET ROLE ident_svc;
 SELECT throws_ok($$SELECT smarthub.grant_access('ident_none')$$, '42501', NULL, 'an application role cannot call grant_access');
 RESET ROLE;

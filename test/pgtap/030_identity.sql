@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(204);
+SELECT plan(208);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -31,12 +31,16 @@ INSERT INTO smarthub.api_keys (id, user_id, key_hash, name, created_at, expires_
     ('b0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', repeat('2', 64), 'user newer key', now() - interval '1 hour', now() + interval '1 day', true),
     ('b0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', repeat('3', 64), 'user expired key', now(), now() - interval '1 minute', true),
     ('b0000000-0000-4000-8000-000000000004', 'a0000000-0000-4000-8000-000000000001', repeat('4', 64), 'user revoked key', now(), NULL, false),
-    ('b0000000-0000-4000-8000-000000000005', 'a0000000-0000-4000-8000-000000000005', repeat('5', 64), 'other key', now(), NULL, true);
+    ('b0000000-0000-4000-8000-000000000005', 'a0000000-0000-4000-8000-000000000005', repeat('5', 64), 'other key', now(), NULL, true),
+    ('b0000000-0000-4000-8000-000000000006', 'a0000000-0000-4000-8000-000000000002', repeat('6', 64), 'viewer key', now(), NULL, true),
+    ('b0000000-0000-4000-8000-000000000007', 'a0000000-0000-4000-8000-000000000003', repeat('7', 64), 'moderator key', now(), NULL, true);
 INSERT INTO smarthub.sessions (id, user_id, token_hash, expires_at, created_at) VALUES
     ('c0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', repeat('a', 64), now() + interval '1 hour', now() - interval '1 hour'),
     ('c0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', repeat('b', 64), now() + interval '1 hour', now()),
     ('c0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', repeat('c', 64), now() - interval '1 hour', now()),
-    ('c0000000-0000-4000-8000-000000000005', 'a0000000-0000-4000-8000-000000000005', repeat('d', 64), now() + interval '1 hour', now());
+    ('c0000000-0000-4000-8000-000000000005', 'a0000000-0000-4000-8000-000000000005', repeat('d', 64), now() + interval '1 hour', now()),
+    ('c0000000-0000-4000-8000-000000000006', 'a0000000-0000-4000-8000-000000000002', repeat('e', 64), now() + interval '1 hour', now()),
+    ('c0000000-0000-4000-8000-000000000007', 'a0000000-0000-4000-8000-000000000003', repeat('f', 64), now() + interval '1 hour', now());
 INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action) VALUES
     ('a0000000-0000-4000-8000-000000000001', 'ident_test', gen_random_uuid(), 'UPDATE'),
     ('a0000000-0000-4000-8000-000000000005', 'ident_test', gen_random_uuid(), 'UPDATE'),
@@ -335,8 +339,10 @@ SELECT is((SELECT count(*)::int FROM smarthub.users WHERE email LIKE '%@ident.io
 SELECT is(pg_temp.affected($$UPDATE smarthub.users SET first_name = 'X' WHERE id = 'a0000000-0000-4000-8000-000000000005'$$), 0, 'viewer: cannot update another user');
 SELECT is((SELECT count(*)::int FROM smarthub.user_roles WHERE user_id::text LIKE 'a0000000-%'), 5, 'viewer: reads all user_roles');
 SELECT throws_ok($$INSERT INTO smarthub.user_roles (user_id, role_id) VALUES ('a0000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001')$$, '42501', NULL, 'viewer: cannot grant roles');
-SELECT is((SELECT count(*)::int FROM smarthub.api_keys), 0, 'viewer: sees no other user''s keys');
-SELECT is((SELECT count(*)::int FROM smarthub.sessions), 0, 'viewer: sees no other user''s sessions');
+SELECT results_eq($$SELECT id FROM smarthub.api_keys$$, $$VALUES ('b0000000-0000-4000-8000-000000000006'::uuid)$$, 'viewer: its own key only');
+SELECT results_eq($$SELECT id FROM smarthub.sessions$$, $$VALUES ('c0000000-0000-4000-8000-000000000006'::uuid)$$, 'viewer: its own session only');
+SELECT is(pg_temp.affected($$UPDATE smarthub.api_keys SET is_active = false$$), 1, 'viewer: revokes its own key, no other');
+SELECT is(pg_temp.affected($$DELETE FROM smarthub.sessions$$), 1, 'viewer: deletes its own session, no other');
 SELECT is((SELECT count(*)::int FROM smarthub.audit_logs WHERE entity_type = 'ident_test'), 3, 'viewer: reads all audit rows');
 SELECT is((SELECT count(*)::int FROM smarthub.entities WHERE entity_type = 'ident_test'), 3, 'viewer: reads all entities');
 SELECT is(pg_temp.affected($$UPDATE smarthub.entities SET name = 'v' WHERE id = 'e0000000-0000-4000-8000-000000000005'$$), 0, 'viewer: cannot update another user''s entity');
@@ -356,8 +362,10 @@ SELECT throws_ok($$UPDATE smarthub.users SET deleted_at = now() WHERE id = 'a000
 SELECT is(pg_temp.affected($$DELETE FROM smarthub.users WHERE id = 'a0000000-0000-4000-8000-000000000005'$$), 0, 'moderator: cannot delete users');
 SELECT is((SELECT count(*)::int FROM smarthub.user_roles WHERE user_id::text LIKE 'a0000000-%'), 5, 'moderator: reads all user_roles');
 SELECT throws_ok($$INSERT INTO smarthub.user_roles (user_id, role_id) VALUES ('a0000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000001')$$, '42501', NULL, 'moderator: cannot grant roles');
-SELECT is((SELECT count(*)::int FROM smarthub.api_keys), 0, 'moderator: sees no other user''s keys');
-SELECT is((SELECT count(*)::int FROM smarthub.sessions), 0, 'moderator: sees no other user''s sessions');
+SELECT results_eq($$SELECT id FROM smarthub.api_keys$$, $$VALUES ('b0000000-0000-4000-8000-000000000007'::uuid)$$, 'moderator: its own key only');
+SELECT results_eq($$SELECT id FROM smarthub.sessions$$, $$VALUES ('c0000000-0000-4000-8000-000000000007'::uuid)$$, 'moderator: its own session only');
+SELECT is(pg_temp.affected($$UPDATE smarthub.api_keys SET is_active = false$$), 1, 'moderator: revokes its own key, no other');
+SELECT is(pg_temp.affected($$DELETE FROM smarthub.sessions$$), 1, 'moderator: deletes its own session, no other');
 SELECT is((SELECT count(*)::int FROM smarthub.audit_logs WHERE entity_type = 'ident_test'), 3, 'moderator: reads all audit rows');
 SELECT is((SELECT count(*)::int FROM smarthub.entities WHERE entity_type = 'ident_test'), 3, 'moderator: reads all entities');
 SELECT is(pg_temp.affected($$UPDATE smarthub.entities SET name = 'moderated' WHERE id = 'e0000000-0000-4000-8000-000000000005'$$), 1, 'moderator: updates another user''s entity');
@@ -378,7 +386,7 @@ SELECT is(pg_temp.affected($$DELETE FROM smarthub.user_roles WHERE user_id = 'a0
 SELECT is(pg_temp.affected($$DELETE FROM smarthub.users WHERE id = 'a0000000-0000-4000-8000-000000000008'$$), 1, 'admin: deletes a user');
 SELECT lives_ok($$INSERT INTO smarthub.roles (name) VALUES ('ident_auditor')$$, 'admin: creates a role');
 SELECT is(pg_temp.affected($$DELETE FROM smarthub.roles WHERE name = 'ident_auditor'$$), 1, 'admin: deletes a role');
-SELECT is((SELECT count(*)::int FROM smarthub.api_keys), 5, 'admin: reads all keys');
+SELECT is((SELECT count(*)::int FROM smarthub.api_keys), 7, 'admin: reads all keys');
 SELECT is(pg_temp.affected($$UPDATE smarthub.api_keys SET name = 'renamed', is_active = true WHERE id = 'b0000000-0000-4000-8000-000000000005'$$), 1, 'admin: updates any key');
 SELECT lives_ok($$INSERT INTO smarthub.api_keys (user_id, key_hash) VALUES ('a0000000-0000-4000-8000-000000000005', repeat('9', 64))$$, 'admin: inserts a key');
 SELECT is(pg_temp.affected($$DELETE FROM smarthub.api_keys WHERE id = 'b0000000-0000-4000-8000-000000000005'$$), 1, 'admin: deletes any key');

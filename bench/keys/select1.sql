@@ -1,0 +1,2 @@
+\set n random(1, 100000)
+SELECT 1;

@@ -1,2 +1,1 @@
-\set n random(1, 100000)
 SELECT 1;

@@ -267,9 +267,10 @@ UPDATE smarthub.users SET password_hash = '$2b$31$' || repeat('.', 53) WHERE use
 SELECT is(smarthub.login('cy', 'cy-pw'), NULL, 'login: a stored hash above bcrypt_max_cost gives NULL, no error, no hours of work');
 SELECT throws_ok($$SELECT smarthub.login('ann', 'ann-pw', ttl => '0')$$, '22023', NULL, 'login: zero ttl: 22023');
 
--- login's audit rows (the attempts above, in order)
+-- login's audit rows (the attempts above, in order). Without an address from the caller or
+-- set_request_context the client's own address (inet_client_addr()) is recorded: shown as NULL.
 SELECT results_eq(
-    $$SELECT action::text, entity_type::text, entity_id, user_id, changes, ip_address, user_agent
+    $$SELECT action::text, entity_type::text, entity_id, user_id, changes, NULLIF(ip_address, inet_client_addr()), user_agent
         FROM smarthub.audit_logs ORDER BY action, (changes->>'login') NULLS FIRST, entity_id, changes::text$$,
     $$SELECT * FROM (VALUES
         ('LOGIN', 'users', '00000000-0000-4000-a000-000000000001'::uuid, '00000000-0000-4000-a000-000000000001'::uuid, NULL::jsonb, '198.51.100.7'::inet, 'browser/1'),

@@ -415,8 +415,9 @@ smarthub_audit_trigger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("smarthub.audit_trigger() must be called as a trigger")));
+	/* rows for INSERT, UPDATE and DELETE; the statement for TRUNCATE */
 	if (!TRIGGER_FIRED_AFTER(td->tg_event) ||
-		TRIGGER_FIRED_FOR_ROW(td->tg_event) == TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		(TRIGGER_FIRED_FOR_ROW(td->tg_event) != 0) == TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("smarthub.audit_trigger() must be fired AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW or AFTER TRUNCATE FOR EACH STATEMENT")));

@@ -1,7 +1,7 @@
 -- Audit: enable/disable errors, privileges, append-only enforcement for every role, the user_id
 -- foreign key's SET NULL, purge, and auditing by a role that cannot write the audit log.
 BEGIN;
-SELECT plan(59);
+SELECT plan(62);
 
 -- objects and privileges
 SELECT has_function('smarthub', 'audit_trigger', ARRAY[]::text[], 'audit_trigger() exists');
@@ -57,6 +57,21 @@ SELECT is((SELECT ignored_columns FROM smarthub.audited_tables WHERE table_name 
 SELECT lives_ok($$SELECT smarthub.enable_audit('public.tap_t', '{s}', '{s,k}', 'tap')$$, 'enable_audit again replaces the configuration');
 SELECT is((SELECT ignored_columns FROM smarthub.audited_tables WHERE table_name = 'public.tap_t'::regclass), '{k}'::text[], 'a column both excluded and ignored stays excluded');
 SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'public.tap_t'::regclass AND tgname LIKE 'smarthub_audit%'), 2, 'exactly two audit triggers after replacing');
+
+-- audit_trigger refuses to be fired the wrong way
+CREATE TABLE public.tap_wrong (id uuid PRIMARY KEY);
+CREATE TRIGGER wrong_stmt AFTER INSERT ON public.tap_wrong FOR EACH STATEMENT
+    EXECUTE FUNCTION smarthub.audit_trigger('tap_wrong', 'id', '{}', '{}');
+SELECT throws_ok($$INSERT INTO public.tap_wrong VALUES (gen_random_uuid())$$, '39P01', NULL, 'statement-level INSERT trigger → 39P01');
+DROP TRIGGER wrong_stmt ON public.tap_wrong;
+CREATE TRIGGER wrong_before BEFORE INSERT ON public.tap_wrong FOR EACH ROW
+    EXECUTE FUNCTION smarthub.audit_trigger('tap_wrong', 'id', '{}', '{}');
+SELECT throws_ok($$INSERT INTO public.tap_wrong VALUES (gen_random_uuid())$$, '39P01', NULL, 'BEFORE trigger → 39P01');
+DROP TRIGGER wrong_before ON public.tap_wrong;
+CREATE TRIGGER wrong_args AFTER INSERT ON public.tap_wrong FOR EACH ROW
+    EXECUTE FUNCTION smarthub.audit_trigger('tap_wrong');
+SELECT throws_ok($$INSERT INTO public.tap_wrong VALUES (gen_random_uuid())$$, '39P01', NULL, 'wrong number of arguments → 39P01');
+DROP TRIGGER wrong_args ON public.tap_wrong;
 
 -- a role that may update the table but has no privilege at all on audit_logs is still audited
 CREATE ROLE tap_audit_app;

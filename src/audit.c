@@ -364,12 +364,12 @@ AuditInsert(Datum entity_type, Datum entity_id, const char *action, Jsonb *chang
 	BecomeAuditOwner(&save_userid, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");	/* internal error */
-	if (insert_plan_anon == NULL)
+	if (!has_user && insert_plan_anon == NULL)
 		insert_plan_anon = PrepareKept(
 			"INSERT INTO smarthub.audit_logs"
 			" (user_id, entity_type, entity_id, action, changes, ip_address, user_agent)"
 			" VALUES (NULL, $1, $2, $3, $4, $5, $6)", 6, types);
-	if (insert_plan_user == NULL)
+	if (has_user && insert_plan_user == NULL)
 		insert_plan_user = PrepareKept(
 			"INSERT INTO smarthub.audit_logs"
 			" (user_id, entity_type, entity_id, action, changes, ip_address, user_agent)"

@@ -132,6 +132,27 @@ SELECT id_column FROM smarthub.audited_tables WHERE table_name = 'public.docs'::
 DELETE FROM public.docs;
 SELECT * FROM public.new_audit_rows();
 
+-- out-of-line (TOAST) values: an unchanged one is not a change, a changed one is
+CREATE TABLE public.big (id uuid PRIMARY KEY, body text, n integer);
+ALTER TABLE public.big ALTER COLUMN body SET STORAGE EXTERNAL;
+SELECT smarthub.enable_audit('public.big');
+INSERT INTO public.big VALUES ('00000000-0000-0000-0000-0000000000e2', repeat('x', 10000), 1);
+UPDATE public.big SET n = 2;
+UPDATE public.big SET body = repeat('x', 10000);
+UPDATE public.big SET body = repeat('x', 9999) || 'y';
+SELECT action, changes -> 'after' ->> 'n' AS n, length(changes -> 'before' ->> 'body') AS before_len,
+       right(changes -> 'after' ->> 'body', 2) AS body_tail
+  FROM public.new_audit_rows();
+
+-- a column renamed on an inheritance parent is renamed in an audited child's configuration too
+CREATE TABLE public.parent (id uuid PRIMARY KEY, pin text);
+CREATE TABLE public.child () INHERITS (public.parent);
+SELECT smarthub.enable_audit('public.child', '{pin}');
+ALTER TABLE public.parent RENAME COLUMN pin TO pin_code;
+SELECT table_name, excluded_columns FROM smarthub.audited_tables WHERE table_name = 'public.child'::regclass;
+INSERT INTO public.child VALUES ('00000000-0000-0000-0000-0000000000e3', '1234');
+SELECT action, changes FROM public.new_audit_rows();
+
 -- a 50-column table
 SELECT format('CREATE TABLE public.wide (id uuid PRIMARY KEY, %s)',
               string_agg(format('c%s integer', n), ', ' ORDER BY n)) FROM generate_series(1, 49) n \gexec
@@ -190,7 +211,7 @@ DELETE FROM smarthub.audit_logs;
 TRUNCATE smarthub.audit_logs;
 SELECT smarthub.purge_audit_logs('-1 day');
 
-DROP TABLE public.kinds, public.docs, public.wide, public.intkey, public.parted, public.audit_seen;
+DROP TABLE public.child, public.parent, public.big, public.kinds, public.docs, public.wide, public.intkey, public.parted, public.audit_seen;
 DROP SEQUENCE public.seq;
 DROP TYPE public.pair;
 DROP DOMAIN public.positive;

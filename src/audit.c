@@ -889,7 +889,10 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	for (i = 0; i < ntriggers; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		ResyncTrigger(relids[i], args[i], oldname, newname);
+	}
 	PG_RETURN_VOID();
 }
 

@@ -106,6 +106,12 @@ COMMENT ON FUNCTION smarthub.disable_audit(regclass) IS 'Drops the audit trigger
 COMMENT ON FUNCTION smarthub.purge_audit_logs(interval) IS 'Deletes audit rows older than the interval, records one PURGE row, returns the count';
 COMMENT ON FUNCTION smarthub.entity_history(text, uuid, integer) IS 'Audit trail of one entity, newest first, under the caller''s row-level security';
 COMMENT ON VIEW smarthub.audited_tables IS 'Audited tables and their configuration (from the smarthub_audit triggers)';
+COMMENT ON COLUMN smarthub.audited_tables.table_name IS 'The audited table';
+COMMENT ON COLUMN smarthub.audited_tables.entity_type IS 'entity_type of its audit rows';
+COMMENT ON COLUMN smarthub.audited_tables.id_column IS 'uuid column recorded as entity_id';
+COMMENT ON COLUMN smarthub.audited_tables.excluded_columns IS 'Columns whose values never appear ("[redacted]")';
+COMMENT ON COLUMN smarthub.audited_tables.ignored_columns IS 'Columns left out of UPDATE diffs';
+COMMENT ON COLUMN smarthub.audited_tables.enabled IS 'False when the smarthub_audit trigger is disabled';
 COMMENT ON TRIGGER audit_logs_append_only ON smarthub.audit_logs IS 'Refuses UPDATE and DELETE on the audit log (42501)';
 COMMENT ON TRIGGER audit_logs_no_truncate ON smarthub.audit_logs IS 'Refuses TRUNCATE on the audit log (42501)';
 COMMENT ON EVENT TRIGGER smarthub_audit_ddl IS 'Keeps audit configurations in step with column renames and drops';

@@ -64,6 +64,31 @@ extern bool SmarthubIdentityHasRole(const char *role_name);
  */
 extern void SmarthubCheckActingFor(const pg_uuid_t *target_user);
 
+/* ---- password.c ---- */
+
+/* The current smarthub.bcrypt_cost. */
+extern int	SmarthubBcryptCost(void);
+
+/* The current smarthub.bcrypt_max_cost. */
+extern int	SmarthubBcryptMaxCost(void);
+
+/* A fresh $2b$ hash at cost (-1: smarthub.bcrypt_cost); raises 22023. */
+extern text *SmarthubHashPassword(const char *password, size_t len, int cost);
+
+/*
+ * Check a password against a stored hash without raising, always spending
+ * one bcrypt computation (against a dummy hash at the current cost when hash
+ * is NULL, malformed or over smarthub.bcrypt_max_cost).
+ */
+extern bool SmarthubPasswordCheck(const char *password, size_t len,
+								  const char *hash, size_t hashlen);
+
+/* Whether a well-formed hash is not $2b$ at cost (-1: the setting). */
+extern bool SmarthubPasswordNeedsRehash(const char *hash, size_t len, int cost);
+
+/* Call fn; any error it raises is logged without the statement (it holds a password). */
+extern Datum SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo);
+
 /* ---- token.c ---- */
 typedef enum SmarthubTokenKind
 {

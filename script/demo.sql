@@ -1,9 +1,10 @@
--- Demo data for script/server: a few users, an entity each, on a fresh smarthub database.
-INSERT INTO smarthub.users (email, username, password_hash, first_name, last_name)
-VALUES ('alice@example.com', 'alice', 'not-a-real-hash', 'Alice', 'Admin'),
-       ('bob@example.com', 'bob', 'not-a-real-hash', 'Bob', 'User');
-INSERT INTO smarthub.user_roles (user_id, role_id)
-SELECT u.id, r.id FROM smarthub.users u JOIN smarthub.roles r
-    ON (u.username, r.name) IN (('alice', 'admin'), ('bob', 'user'));
-INSERT INTO smarthub.entities (entity_type, owner_id, name, data)
-SELECT 'project', id, username || '''s project', '{"status": "active"}' FROM smarthub.users;
+-- Demo data for script/server: two users (passwords 'alice-password' / 'bob-password'), an API key
+-- and an entity each. The keys are printed once, as the API returns them.
+SET smarthub.bcrypt_cost = 10;
+SELECT smarthub.create_user('alice@example.com', 'alice', 'alice-password', 'Alice', 'Admin', ARRAY['admin']) AS alice \gset
+SELECT smarthub.create_user('bob@example.com', 'bob', 'bob-password', 'Bob', 'User') AS bob \gset
+INSERT INTO smarthub.entities (entity_type, owner_id, name, data) VALUES
+    ('project', :'alice', 'Apollo', '{"status": "active"}'),
+    ('project', :'bob', 'Gemini', '{"status": "planned", "budget": 1200}');
+\echo Demo API keys (shown once):
+SELECT u.username, k.key FROM smarthub.users u, LATERAL smarthub.create_api_key(u.id, 'demo') k ORDER BY u.username;

@@ -72,4 +72,4 @@ SELECT p.oid::regprocedure AS function, p.provolatile AS vol, p.proisstrict AS s
  ORDER BY p.proname;
 
 DELETE FROM smarthub.users WHERE username = 'zed';
-DELETE FROM smarthub.audit_logs;
+-- (audit_logs is append-only: its rows stay)

@@ -10,6 +10,9 @@
 #define SMARTHUB_H
 
 #include "fmgr.h"
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 #define SMARTHUB_SCHEMA "smarthub"
@@ -17,6 +20,13 @@
 /* ---- version shims ---- */
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+#if PG_VERSION_NUM < 140000
+#define int64_to_numeric(v) DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(v)))
+#define numeric_is_inf(n) false
+#endif
+#if PG_VERSION_NUM >= 160000
+#define pg_class_ownercheck(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
 #endif
 
 /* ---- module initialisation (each defines its own GUCs) ---- */
@@ -91,5 +101,76 @@ typedef enum SmarthubTokenKind
  * false for anything that is not a live credential of an active user.
  */
 extern bool SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id);
+
+/* ---- audit.c ---- */
+
+/*
+ * Append one row to smarthub.audit_logs as the table's owner, whatever the
+ * current role's privileges and row-level security: user_id is the current
+ * identity (NULL when none, or when that user no longer exists), ip_address
+ * and user_agent come from the request context.  changes may be NULL.
+ * Used by the audit trigger, purge_audit_logs and the login functions
+ * (LOGIN, LOGIN_FAILED).
+ */
+extern void SmarthubAuditWrite(const char *action, const char *entity_type,
+							   const pg_uuid_t *entity_id, Jsonb *changes);
+
+/* ---- jsonb_diff.c ---- */
+
+/* How a value is rendered in JSONB, following to_jsonb's categories. */
+typedef enum SmarthubJsonKind
+{
+	SH_JSON_BOOL,				/* true / false */
+	SH_JSON_INT,				/* int2, int4, int8: numbers */
+	SH_JSON_NUMERIC,			/* numeric: a number, NaN/Infinity as strings */
+	SH_JSON_FLOAT,				/* float4, float8: likewise, via their output */
+	SH_JSON_DATETIME,			/* date, timestamp, timestamptz: ISO 8601 strings */
+	SH_JSON_TEXT,				/* text, varchar, bpchar: the string itself */
+	SH_JSON_JSONB,				/* nested as is */
+	SH_JSON_JSON,				/* parsed, then nested */
+	SH_JSON_ARRAY,				/* JSON arrays of the element's rendering */
+	SH_JSON_COMPOSITE,			/* objects (through row_to_json) */
+	SH_JSON_CAST,				/* non-built-in type with a cast to json */
+	SH_JSON_OTHER				/* everything else: its output function's string */
+} SmarthubJsonKind;
+
+typedef struct SmarthubJsonType
+{
+	Oid			typid;			/* after looking through domains */
+	SmarthubJsonKind kind;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	FmgrInfo	func;			/* output function, or cast function to json */
+	struct SmarthubJsonType *elem;	/* SH_JSON_ARRAY: the element type */
+} SmarthubJsonType;
+
+/* One column of an audited table, as the audit trigger caches it. */
+typedef struct SmarthubAuditColumn
+{
+	AttrNumber	attnum;
+	char	   *name;			/* the JSON key */
+	bool		redact;			/* excluded: its value never appears */
+	bool		ignore;			/* ignored: left out of UPDATE diffs */
+	int16		attlen;
+	bool		attbyval;
+	SmarthubJsonType type;
+} SmarthubAuditColumn;
+
+/* Fill *type for typid; sub-allocations (array elements) go to cxt. */
+extern void SmarthubJsonTypeInit(SmarthubJsonType *type, Oid typid, MemoryContext cxt);
+
+/*
+ * {"before": ..., "after": ...} for one row change.  oldtup NULL: CREATE;
+ * newtup NULL: DELETE; both: UPDATE, where only changed, non-ignored
+ * columns appear and NULL is returned when there is no such column.
+ */
+extern Jsonb *SmarthubJsonbRowChange(const SmarthubAuditColumn *cols, int ncols,
+											TupleDesc desc, HeapTupleData *oldtup,
+											HeapTupleData *newtup);
+
+/* A flat JSONB object of n keys and typed values (for PURGE, LOGIN_FAILED). */
+extern Jsonb *SmarthubJsonbObject(int n, const char *const *keys, const Datum *values,
+										 const bool *nulls, const Oid *types);
 
 #endif							/* SMARTHUB_H */

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore round trip into a fresh database keeps every row exactly once, the system
-# roles included once, and the contents identical.
+# roles included once, and the contents identical. The restore runs with session_replication_role
+# = replica (README, "Backup and upgrade"), so the audit triggers that CREATE EXTENSION installs do
+# not add audit rows for the rows being restored; an audited user table keeps its configuration.
 . "$(dirname "$0")/lib.sh"
 src=smarthub_dump_src dst=smarthub_dump_dst
 for d in $src $dst; do q postgres "DROP DATABASE IF EXISTS $d"; q postgres "CREATE DATABASE $d"; done
@@ -15,10 +17,14 @@ INSERT INTO smarthub.api_keys (user_id, key_hash, name) VALUES ('00000000-0000-0
 INSERT INTO smarthub.sessions (user_id, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-000000000002', repeat('d', 64), '2030-01-01');
 INSERT INTO smarthub.entities (entity_type, owner_id, data) VALUES ('doc', '00000000-0000-0000-0000-000000000001', '{"k": [1, 2]}');
 INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes) VALUES ('doc', gen_random_uuid(), 'TEST', '{"x": 1}');
+CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text, pin text, seen_at timestamptz);
+DO $$ BEGIN PERFORM smarthub.enable_audit('public.notes', '{pin}', '{seen_at}', 'note'); END $$;
+INSERT INTO public.notes (body, pin) VALUES ('hello', '1234');
+UPDATE smarthub.users SET first_name = 'A' WHERE username = 'a';
 SQL
 dump=$SMARTHUB_CLUSTER/dump_roundtrip.pgdump
 "$PGBIN/pg_dump" -Fc -f "$dump" $src
-"$PGBIN/pg_restore" --exit-on-error -d $dst "$dump"
+PGOPTIONS='-c session_replication_role=replica' "$PGBIN/pg_restore" --exit-on-error -d $dst "$dump"
 snapshot() {
     local db=$1 t
     for t in users roles user_roles api_keys sessions audit_logs entities; do
@@ -26,10 +32,18 @@ snapshot() {
         echo "$t $(q $db "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM smarthub.$t x $filter")"
     done
     # system roles come from the install script: all but their install-time timestamps must match
+    echo "notes $(q $db "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM public.notes x")"
+    echo "audited $(q $db "SELECT string_agg(concat_ws(':', table_name, entity_type, id_column, excluded_columns, ignored_columns, enabled), ',' ORDER BY table_name::text) FROM smarthub.audited_tables")"
     echo "system roles $(q $db "SELECT string_agg(concat_ws(':', id, name, description), ',' ORDER BY name) FROM smarthub.roles WHERE is_system")"
 }
 before=$(snapshot $src) after=$(snapshot $dst)
 echo "$after" | sed 's/^/    /'
 check "every table identical after restore" "$before" "$after"
 check "system roles exactly once" 4 "$(q $dst "SELECT count(*) FROM smarthub.roles WHERE is_system")"
+check "audit rows in the source: 2 users, role, 2 user_roles, api key, entity, note, user update, test row" 10 \
+    "$(q $src "SELECT count(*) FROM smarthub.audit_logs")"
+# the restored database audits as the source did
+q $dst "UPDATE public.notes SET pin = '9999', body = 'bye'"
+check "restored audit trigger still redacts" '{"after": {"pin": "[redacted]", "body": "bye"}, "before": {"pin": "[redacted]", "body": "hello"}}' \
+    "$(q $dst "SELECT changes FROM smarthub.audit_logs WHERE entity_type = 'note' AND action = 'UPDATE'")"
 for d in $src $dst; do q postgres "DROP DATABASE $d"; done

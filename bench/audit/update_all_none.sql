@@ -1,0 +1,7 @@
+\timing off
+VACUUM bench_audit.users_none, smarthub.audit_logs;
+BEGIN;
+\timing on
+UPDATE bench_audit.users_none SET email_verified = NOT email_verified;
+\timing off
+ROLLBACK;

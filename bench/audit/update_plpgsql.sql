@@ -1,0 +1,2 @@
+\set i random(1, 100000)
+UPDATE bench_audit.users_plpgsql SET first_name = 'F' || :i || '-' || :client_id WHERE id = md5(:i::text)::uuid;

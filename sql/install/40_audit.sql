@@ -1,0 +1,117 @@
+
+-------------------------------------------------------------------------------------------------
+-- Audit trail (src/audit.c, src/jsonb_diff.c)
+--
+-- Each audited table carries two triggers, smarthub_audit (rows) and smarthub_audit_truncate,
+-- whose arguments are its configuration: (entity_type, id_column, '{excluded}', '{ignored}').
+-- Keeping it there rather than in a side table means it cannot disagree with what fires, pg_dump
+-- writes it with the user's tables, and CREATE OR REPLACE TRIGGER invalidates the C cache.
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION smarthub.audit_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'smarthub_audit_trigger';
+
+CREATE FUNCTION smarthub.audit_logs_guard() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'smarthub_audit_logs_guard';
+
+CREATE FUNCTION smarthub.audit_ddl() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'smarthub_audit_ddl';
+
+CREATE FUNCTION smarthub.audit_trigger_arguments(tgargs bytea) RETURNS text[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_audit_trigger_arguments';
+
+-- Not STRICT: NULL arguments get a 22004 error instead of silently doing nothing.
+CREATE FUNCTION smarthub.enable_audit(target regclass,
+                                      excluded_columns text[] DEFAULT '{}',
+                                      ignored_columns text[] DEFAULT '{updated_at}',
+                                      entity_type text DEFAULT NULL,
+                                      id_column name DEFAULT 'id') RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'smarthub_enable_audit';
+
+CREATE FUNCTION smarthub.disable_audit(target regclass) RETURNS void
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'smarthub_disable_audit';
+
+CREATE FUNCTION smarthub.purge_audit_logs(older_than interval) RETURNS bigint
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'smarthub_purge_audit_logs';
+
+-- SECURITY INVOKER (the default, spelled out): the caller's row-level security applies.
+CREATE FUNCTION smarthub.entity_history(entity_type text, entity_id uuid, max_rows integer DEFAULT 50)
+    RETURNS SETOF smarthub.audit_logs
+    LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
+    AS $$
+    SELECT a.*
+      FROM smarthub.audit_logs a
+     WHERE a.entity_type OPERATOR(pg_catalog.=) entity_history.entity_type
+       AND a.entity_id OPERATOR(pg_catalog.=) entity_history.entity_id
+     ORDER BY a.created_at DESC, a.txid DESC
+     LIMIT entity_history.max_rows
+$$;
+
+CREATE VIEW smarthub.audited_tables AS
+    SELECT t.tgrelid::pg_catalog.regclass                  AS table_name,
+           a.args[1]                                       AS entity_type,
+           a.args[2]::pg_catalog.name                      AS id_column,
+           a.args[3]::pg_catalog.text[]                    AS excluded_columns,
+           a.args[4]::pg_catalog.text[]                    AS ignored_columns,
+           t.tgenabled OPERATOR(pg_catalog.<>) 'D'         AS enabled
+      FROM pg_catalog.pg_trigger t
+     CROSS JOIN LATERAL (SELECT smarthub.audit_trigger_arguments(t.tgargs) AS args) a
+     WHERE t.tgname OPERATOR(pg_catalog.=) 'smarthub_audit'
+       AND t.tgfoid OPERATOR(pg_catalog.=) 'smarthub.audit_trigger()'::pg_catalog.regprocedure
+       AND t.tgnargs OPERATOR(pg_catalog.=) 4;
+
+-- Append-only: ENABLE ALWAYS so that session_replication_role = replica does not skip the guard.
+CREATE TRIGGER audit_logs_append_only BEFORE UPDATE OR DELETE ON smarthub.audit_logs
+    FOR EACH ROW EXECUTE FUNCTION smarthub.audit_logs_guard();
+CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON smarthub.audit_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard();
+ALTER TABLE smarthub.audit_logs ENABLE ALWAYS TRIGGER audit_logs_append_only;
+ALTER TABLE smarthub.audit_logs ENABLE ALWAYS TRIGGER audit_logs_no_truncate;
+
+-- Audited by default. Sessions are not (one login = one session row; enable_audit turns it on).
+SELECT smarthub.enable_audit('smarthub.users', '{password_hash}', '{updated_at,last_login_at}');
+SELECT smarthub.enable_audit('smarthub.roles');
+SELECT smarthub.enable_audit('smarthub.user_roles');
+SELECT smarthub.enable_audit('smarthub.api_keys', '{key_hash}', '{updated_at,last_used_at}');
+SELECT smarthub.enable_audit('smarthub.entities');
+
+-- Keeps audit configurations in step with ALTER TABLE ... RENAME COLUMN / DROP COLUMN.
+CREATE EVENT TRIGGER smarthub_audit_ddl ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION smarthub.audit_ddl();
+
+REVOKE ALL ON FUNCTION smarthub.audit_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.audit_logs_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.audit_ddl() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.audit_trigger_arguments(bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.enable_audit(regclass, text[], text[], text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.disable_audit(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.purge_audit_logs(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.entity_history(text, uuid, integer) FROM PUBLIC;
+REVOKE ALL ON smarthub.audited_tables FROM PUBLIC;
+
+COMMENT ON FUNCTION smarthub.audit_trigger() IS 'AFTER row and TRUNCATE trigger writing JSONB before/after diffs to smarthub.audit_logs; configured by smarthub.enable_audit()';
+COMMENT ON FUNCTION smarthub.audit_logs_guard() IS 'Keeps smarthub.audit_logs append-only (42501), except for purge_audit_logs and the user_id foreign key''s SET NULL';
+COMMENT ON FUNCTION smarthub.audit_ddl() IS 'Event trigger: follows RENAME COLUMN and DROP COLUMN in audit trigger configurations';
+COMMENT ON FUNCTION smarthub.audit_trigger_arguments(bytea) IS 'Splits pg_trigger.tgargs into a text array (for smarthub.audited_tables)';
+COMMENT ON FUNCTION smarthub.enable_audit(regclass, text[], text[], text, name) IS 'Creates or replaces the audit triggers of a table (42809 not a table, 42703 no such column, 42804 id not uuid)';
+COMMENT ON FUNCTION smarthub.disable_audit(regclass) IS 'Drops the audit triggers of a table (42704 when it is not audited)';
+COMMENT ON FUNCTION smarthub.purge_audit_logs(interval) IS 'Deletes audit rows older than the interval, records one PURGE row, returns the count';
+COMMENT ON FUNCTION smarthub.entity_history(text, uuid, integer) IS 'Audit trail of one entity, newest first, under the caller''s row-level security';
+COMMENT ON VIEW smarthub.audited_tables IS 'Audited tables and their configuration (from the smarthub_audit triggers)';
+COMMENT ON COLUMN smarthub.audited_tables.table_name IS 'The audited table';
+COMMENT ON COLUMN smarthub.audited_tables.entity_type IS 'entity_type of its audit rows';
+COMMENT ON COLUMN smarthub.audited_tables.id_column IS 'uuid column recorded as entity_id';
+COMMENT ON COLUMN smarthub.audited_tables.excluded_columns IS 'Columns whose values never appear ("[redacted]")';
+COMMENT ON COLUMN smarthub.audited_tables.ignored_columns IS 'Columns left out of UPDATE diffs';
+COMMENT ON COLUMN smarthub.audited_tables.enabled IS 'False when the smarthub_audit trigger is disabled';
+COMMENT ON TRIGGER audit_logs_append_only ON smarthub.audit_logs IS 'Refuses UPDATE and DELETE on the audit log (42501)';
+COMMENT ON TRIGGER audit_logs_no_truncate ON smarthub.audit_logs IS 'Refuses TRUNCATE on the audit log (42501)';
+COMMENT ON EVENT TRIGGER smarthub_audit_ddl IS 'Keeps audit configurations in step with column renames and drops';

@@ -21,7 +21,7 @@ DATA_built = $(EXT_SCRIPT)
 DATA = $(filter-out $(EXT_SCRIPT),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
 # pg_regress tests, in order (never a wildcard: sql/ also holds the install scripts).
-REGRESS = schema credentials encryption identity audit
+REGRESS = schema credentials encryption identity audit audit_identity
 REGRESS_OPTS = --load-extension=pgcrypto --load-extension=$(EXTENSION)
 
 SHLIB_LINK += -lcrypt -lcrypto

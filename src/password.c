@@ -392,7 +392,9 @@ smarthub_password_needs_rehash(PG_FUNCTION_ARGS)
 /*
  * Call fn, marking any error it raises (ours, a constraint violation from
  * the INSERT, a read-only transaction...) so that the server log does not
- * show the statement: the statement carries a password.
+ * show the statement: the statement carries a password.  A check or NOT NULL
+ * violation's detail ("Failing row contains ...") shows the row as its owner
+ * sees it, password_hash included, so that detail is dropped.
  */
 Datum
 SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
@@ -412,6 +414,9 @@ SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
 		edata = CopyErrorData();
 		FlushErrorState();
 		edata->hide_stmt = true;
+		if (edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
+			edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION)
+			edata->detail = NULL;
 		ReThrowError(edata);
 	}
 	PG_END_TRY();

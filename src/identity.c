@@ -332,8 +332,8 @@ ExtensionOwner(void)
  * and the caller needs no privilege on user_roles.  An error restores the
  * previous user id through transaction abort.
  */
-static void
-BecomeOwner(Oid *save_userid, int *save_sec)
+void
+SmarthubBecomeOwner(Oid *save_userid, int *save_sec)
 {
 	Oid			owner = ExtensionOwner();
 
@@ -379,7 +379,7 @@ LoadRoles(void)
 	roles_count = 0;
 	roles_valid = false;
 
-	BecomeOwner(&save_userid, &save_sec);
+	SmarthubBecomeOwner(&save_userid, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");	/* internal error */
 	PreparePlan(&roles_plan,
@@ -559,7 +559,7 @@ smarthub_current_user_id(PG_FUNCTION_ARGS)
  * Shared by authenticate_key and authenticate_session: a verified credential
  * sets the identity, anything else (NULL included) clears it.  Never raises
  * for bad input, so a probe learns nothing beyond NULL.  Not SECURITY
- * DEFINER: the verification alone runs as the extension owner.
+ * DEFINER: SmarthubVerifyToken runs its look-up as the extension owner.
  */
 static Datum
 Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
@@ -569,13 +569,7 @@ Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
 
 	if (!PG_ARGISNULL(0))
 	{
-		Oid			save_userid;
-		int			save_sec;
-
-		/* the hashes are readable by the owner only: verify as the owner */
-		BecomeOwner(&save_userid, &save_sec);
 		verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
-		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	if (verified)
 	{
@@ -632,7 +626,7 @@ smarthub_set_current_user(PG_FUNCTION_ARGS)
 				 errhint("Use smarthub.clear_current_user() to clear the identity.")));
 	user = *PG_GETARG_UUID_P(0);
 
-	BecomeOwner(&save_userid, &save_sec);
+	SmarthubBecomeOwner(&save_userid, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");	/* internal error */
 	PreparePlan(&user_plan,

@@ -51,6 +51,14 @@ extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
  */
 extern void SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent);
 
+/*
+ * Run what follows (SPI look-ups of secret columns) as the extension owner,
+ * whose rights SECURITY DEFINER would give, without the per-call cost of a
+ * SET clause; restore with SetUserIdAndSecContext(*save_userid, *save_sec).
+ * An error restores the caller's user id through transaction abort.
+ */
+extern void SmarthubBecomeOwner(Oid *save_userid, int *save_sec);
+
 /* Whether the current identity holds the named role (false without identity). */
 extern bool SmarthubIdentityHasRole(const char *role_name);
 

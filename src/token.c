@@ -385,7 +385,9 @@ UuidText(Datum id)
  * returns before any table is touched.  A live API key's last_used_at is
  * written when older than smarthub.key_touch_interval, except where writing
  * is impossible (read-only transaction, hot standby): verification itself
- * still works there.
+ * still works there.  The look-up runs as the extension owner (the hash
+ * columns are the owner's alone), so verify_key and verify_session need not
+ * be SECURITY DEFINER: every SQL text here is schema- and operator-qualified.
  */
 bool
 SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
@@ -394,6 +396,8 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	Datum		param;
 	bool		found = false;
 	bool		read_only;
+	Oid			save_userid;
+	int			save_sec;
 
 	if (token == NULL)
 		return false;
@@ -415,6 +419,7 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	 * snapshot or command counter increment per verification.
 	 */
 	read_only = ActiveSnapshotSet();
+	SmarthubBecomeOwner(&save_userid, &save_sec);
 	SpiConnect();
 	if (kind == SMARTHUB_API_KEY)
 	{
@@ -458,6 +463,7 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 		}
 	}
 	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
 	return found;
 }
 

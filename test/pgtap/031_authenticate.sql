@@ -2,7 +2,7 @@
 -- module), and SmarthubCheckActingFor as the credentials functions use it, as a non-owner
 -- application role.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE ROLE ident_auth_app;
 CREATE ROLE ident_auth_svc;
@@ -34,6 +34,9 @@ UPDATE smarthub.sessions SET expires_at = now() - interval '1 minute' WHERE user
 UPDATE smarthub.users SET is_active = false WHERE id = 'a1000000-0000-4000-8000-000000000004';
 
 SET ROLE ident_auth_app;
+-- the application role cannot read key_hash or token_hash, yet verification works (as the owner, in C)
+SELECT is(smarthub.verify_key((SELECT secret FROM creds WHERE label = 'key')), 'a1000000-0000-4000-8000-000000000001', 'verify_key works for an application role');
+SELECT is(smarthub.verify_session((SELECT secret FROM creds WHERE label = 'session')), 'a1000000-0000-4000-8000-000000000001', 'verify_session works for an application role');
 SELECT is(smarthub.authenticate_key((SELECT secret FROM creds WHERE label = 'key')), 'a1000000-0000-4000-8000-000000000001', 'authenticate_key: a live key returns its owner');
 SELECT is(smarthub.current_user_id(), 'a1000000-0000-4000-8000-000000000001', 'authenticate_key: sets the identity');
 SELECT is(smarthub.current_user_roles(), ARRAY['user'], 'authenticate_key: the owner''s roles');

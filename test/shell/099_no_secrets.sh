@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# No password, key, token or hash of one ever reaches the server log (run at log_min_messages =
+# debug1, log_statement = none) or the audit log. Runs last, so the log it searches holds what every
+# earlier suite did; it adds a scenario of its own whose secrets it knows, including failures.
+. "$(dirname "$0")/lib.sh"
+db=smarthub_secrets
+log=$SMARTHUB_CLUSTER/postgresql.log
+check "the server logs at debug1 without statements" "debug1|none" "$(q postgres "SELECT current_setting('log_min_messages') || '|' || current_setting('log_statement')")"
+q postgres "DROP DATABASE IF EXISTS $db"; q postgres "CREATE DATABASE $db"
+trap 'q postgres "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1' EXIT
+q $db "CREATE EXTENSION smarthub"
+q $db "SELECT smarthub.enable_audit('smarthub.sessions', excluded_columns => '{token_hash}')" >/dev/null
+pw1=Secret-Password-One-$RANDOM pw2=Secret-Password-Two-$RANDOM
+uid=$(q $db "SET smarthub.bcrypt_cost = 4; SELECT smarthub.create_user('leak@example.com', 'leak', '$pw1')" | tail -1)
+q $db "SET smarthub.bcrypt_cost = 4; SELECT smarthub.set_password('$uid', '$pw2')" >/dev/null
+token=$(q $db "SELECT smarthub.login('leak', '$pw2', '10.1.2.3', 'ua')")
+q $db "SELECT smarthub.login('leak', '$pw1')" >/dev/null                      # wrong password
+q $db "SELECT smarthub.login('nobody', '$pw2')" >/dev/null                    # unknown login
+key=$(q $db "SELECT key FROM smarthub.create_api_key('$uid', 'k')")
+q $db "SELECT smarthub.verify_key('$key'), smarthub.verify_session('$token')" >/dev/null
+q $db "SELECT smarthub.verify_key('${key}x'), smarthub.verify_key(substr('$key', 1, 20))" >/dev/null
+"$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.hash_password('$pw1', 99)" >/dev/null 2>&1 || true
+"$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.verify_password('$pw1', '\$2b\$04\$broken')" >/dev/null 2>&1 || true
+q $db "SELECT smarthub.revoke_api_key(id) FROM smarthub.api_keys" >/dev/null
+q $db "SELECT smarthub.revoke_session('$token')" >/dev/null
+q postgres "SELECT pg_sleep(0.2)" >/dev/null   # let the log catch up
+
+[ -n "$key" ] && [ -n "$token" ] || { echo "  not ok - scenario did not produce a key and a token"; exit 1; }
+secrets=("$pw1" "$pw2" "$key" "$token"
+         "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+         "$(q $db "SELECT password_hash FROM smarthub.users WHERE id = '$uid'")")
+audit=$(q $db "SELECT string_agg(changes::text, E'\n') FROM smarthub.audit_logs")
+check "the scenario wrote audit rows" t "$([ "$(q $db "SELECT count(*) FROM smarthub.audit_logs")" -ge 5 ] && echo t)"
+for s in "${secrets[@]}"; do
+    [ -n "$s" ] || { echo "  not ok - empty secret"; exit 1; }
+    check "secret ${s:0:4}… not in the server log" 0 "$(grep -cF -- "$s" "$log" || true)"
+    check "secret ${s:0:4}… not in the audit log" 0 "$(grep -cF -- "$s" <<<"$audit" || true)"
+done
+# Whatever the other suites used: nothing shaped like a key, a token or a bcrypt hash in the log.
+check "no key or token anywhere in the server log" 0 "$(grep -cE 'sh[ks]_[0-9A-Za-z]{38}' "$log" || true)"
+check "no bcrypt hash anywhere in the server log" 0 "$(grep -cE '\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}' "$log" || true)"

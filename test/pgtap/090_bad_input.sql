@@ -1,4 +1,5 @@
--- The bad-input catalogue: every public smarthub function called with NULLs, empty strings,
+-- The bad-input catalogue (the identity functions have theirs in 032_identity_bad_input.sql):
+-- every other public smarthub function called with NULLs, empty strings,
 -- whitespace, 1 MB strings, non-ASCII text, wrong prefixes, truncated and over-long keys and hashes,
 -- boundary costs, past and far-future timestamps and nonexistent ids. Each row states the documented
 -- outcome — the result as text, NULL, or 'SQLSTATE xxxxx' — and is one pgTAP test.
@@ -41,7 +42,13 @@ UPDATE smarthub.sessions SET expires_at = now() - interval '1 second'
 UPDATE smarthub.users SET is_active = false WHERE id = 'b0000000-0000-4000-8000-000000000002';
 UPDATE smarthub.users SET deleted_at = now() WHERE id = 'b0000000-0000-4000-8000-000000000003';
 
--- :fx.column inside a call reads a fixture.
+-- Tables of every kind for enable_audit.
+CREATE TABLE public.bad_input_t (id uuid PRIMARY KEY, n int, note text);
+CREATE TABLE public.bad_input_int (id int PRIMARY KEY);
+CREATE VIEW public.bad_input_v AS SELECT * FROM public.bad_input_t;
+CREATE SEQUENCE public.bad_input_s;
+CREATE TABLE public.bad_input_p (id uuid NOT NULL, k int NOT NULL) PARTITION BY RANGE (k);
+
 CREATE TEMP TABLE cases (n serial, call text NOT NULL, expected text);
 INSERT INTO cases (call, expected) VALUES
 -- hash_password
@@ -205,7 +212,34 @@ INSERT INTO cases (call, expected) VALUES
     ($$smarthub.decrypt_text('')$$, 'SQLSTATE 22023'),
     ($$smarthub.decrypt_text('not base64 !!')$$, 'SQLSTATE 22023'),
     ($$smarthub.reencrypt('\x00'::bytea)$$, 'SQLSTATE 22023'),
-    ($$smarthub.key_id(''::bytea)$$, 'SQLSTATE 22023');
+    ($$smarthub.key_id(''::bytea)$$, 'SQLSTATE 22023'),
+-- audit management
+    ($$smarthub.enable_audit('public.bad_input_v')$$, 'SQLSTATE 42809'),
+    ($$smarthub.enable_audit('public.bad_input_s')$$, 'SQLSTATE 42809'),
+    ($$smarthub.enable_audit('public.bad_input_p')$$, 'SQLSTATE 42809'),
+    ($$smarthub.enable_audit('smarthub.audit_logs')$$, 'SQLSTATE 42809'),
+    ($$smarthub.enable_audit(NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.enable_audit('public.bad_input_int')$$, 'SQLSTATE 42804'),
+    ($$smarthub.enable_audit('public.bad_input_t', id_column => 'nope')$$, 'SQLSTATE 42703'),
+    ($$smarthub.enable_audit('public.bad_input_t', id_column => 'ctid')$$, 'SQLSTATE 42703'),
+    ($$smarthub.enable_audit('public.bad_input_t', excluded_columns => '{nope}')$$, 'SQLSTATE 42703'),
+    ($$smarthub.enable_audit('public.bad_input_t', ignored_columns => '{nope}')$$, 'SQLSTATE 42703'),
+    ($$smarthub.enable_audit('public.bad_input_t', excluded_columns => NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.enable_audit('public.bad_input_t', excluded_columns => ARRAY[NULL])$$, 'SQLSTATE 22004'),
+    ($$smarthub.enable_audit('public.bad_input_t', entity_type => '')$$, 'SQLSTATE 22023'),
+    ($$smarthub.enable_audit('public.bad_input_t', entity_type => repeat('e', 101))$$, 'SQLSTATE 22001'),
+    ($$smarthub.enable_audit('public.bad_input_t', entity_type => 'ünï 名前')$$, ''),
+    ($$smarthub.disable_audit('public.bad_input_int')$$, 'SQLSTATE 42704'),
+    ($$smarthub.disable_audit(NULL)$$, NULL),
+    ($$smarthub.purge_audit_logs(NULL)$$, NULL),
+    ($$smarthub.purge_audit_logs(interval '-1 day')$$, 'SQLSTATE 22023'),
+    ($$smarthub.purge_audit_logs(interval '1000 years')$$, '0'),
+    ($$(SELECT count(*) FROM smarthub.entity_history('users', 'c0000000-0000-4000-8000-00000000dead'))$$, '0'),
+    ($$(SELECT count(*) FROM smarthub.entity_history(NULL, NULL))$$, '0'),
+    ($$(SELECT count(*) FROM smarthub.entity_history(repeat('x', 1048576), 'b0000000-0000-4000-8000-000000000001'))$$, '0'),
+    ($$(SELECT count(*) FROM smarthub.entity_history('users', 'b0000000-0000-4000-8000-000000000001', 2))$$, '2'),
+    ($$(SELECT count(*) FROM smarthub.entity_history('users', 'b0000000-0000-4000-8000-000000000001', 0))$$, '0'),
+    ($$(SELECT count(*) FROM smarthub.entity_history('users', 'b0000000-0000-4000-8000-000000000001', -1))$$, 'SQLSTATE 2201W');
 
 SELECT plan((SELECT count(*)::int FROM cases));
 SELECT is(pg_temp.outcome(call), expected, left(call, 150)) FROM cases ORDER BY n;

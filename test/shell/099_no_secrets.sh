@@ -21,6 +21,10 @@ q $db "SELECT smarthub.verify_key('$key'), smarthub.verify_session('$token')" >/
 q $db "SELECT smarthub.verify_key('${key}x'), smarthub.verify_key(substr('$key', 1, 20))" >/dev/null
 "$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.hash_password('$pw1', 99)" >/dev/null 2>&1 || true
 "$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.verify_password('$pw1', '\$2b\$04\$broken')" >/dev/null 2>&1 || true
+# a refused create_user: the constraint's "Failing row" detail would show the new hash
+refused=$("$PGBIN/psql" -X -qAt -d $db -c "SET smarthub.bcrypt_cost = 4" -c "SELECT smarthub.create_user('not-an-email', 'leak2', '$pw1')" 2>&1 || true)
+check "a refused create_user says why" t "$(grep -q 'email_format' <<<"$refused" && echo t)"
+check "a refused create_user shows no hash" 0 "$(grep -cE '\$2[aby]\$' <<<"$refused" || true)"
 q $db "SELECT smarthub.revoke_api_key(id) FROM smarthub.api_keys" >/dev/null
 q $db "SELECT smarthub.revoke_session('$token')" >/dev/null
 q postgres "SELECT pg_sleep(0.2)" >/dev/null   # let the log catch up

@@ -1,5 +1,4 @@
--- The bad-input catalogue (the identity functions have theirs in 032_identity_bad_input.sql):
--- every other public smarthub function called with NULLs, empty strings,
+-- The bad-input catalogue: every public smarthub function called with NULLs, empty strings,
 -- whitespace, 1 MB strings, non-ASCII text, wrong prefixes, truncated and over-long keys and hashes,
 -- boundary costs, past and far-future timestamps and nonexistent ids. Each row states the documented
 -- outcome — the result as text, NULL, or 'SQLSTATE xxxxx' — and is one pgTAP test.
@@ -39,8 +38,12 @@ UPDATE smarthub.api_keys SET expires_at = now() - interval '1 second' WHERE name
 DELETE FROM smarthub.api_keys WHERE name = 'gone';
 UPDATE smarthub.sessions SET expires_at = now() - interval '1 second'
  WHERE token_hash = encode(sha256(convert_to((SELECT expired_token FROM fx), 'UTF8')), 'hex');
+INSERT INTO smarthub.user_roles (user_id, role_id)
+VALUES ('b0000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002');
 UPDATE smarthub.users SET is_active = false WHERE id = 'b0000000-0000-4000-8000-000000000002';
 UPDATE smarthub.users SET deleted_at = now() WHERE id = 'b0000000-0000-4000-8000-000000000003';
+
+CREATE ROLE bad_input_app;
 
 -- Tables of every kind for enable_audit.
 CREATE TABLE public.bad_input_t (id uuid PRIMARY KEY, n int, note text);
@@ -124,6 +127,63 @@ INSERT INTO cases (call, expected) VALUES
     ($$smarthub.verify_session((SELECT expired_token FROM fx))$$, NULL),
     ($$smarthub.verify_session((SELECT inactive_token FROM fx))$$, NULL),
     ($$smarthub.verify_session((SELECT live_key FROM fx))$$, NULL),
+-- authenticate_key: never raises
+    ($$smarthub.authenticate_key(NULL)$$, NULL),
+    ($$smarthub.authenticate_key('')$$, NULL),
+    ($$smarthub.authenticate_key('   ')$$, NULL),
+    ($$smarthub.authenticate_key(repeat('a', 1048576))$$, NULL),
+    ($$smarthub.authenticate_key('shk_' || repeat('é', 38))$$, NULL),
+    ($$smarthub.authenticate_key('shs_' || substr((SELECT live_key FROM fx), 5))$$, NULL),
+    ($$smarthub.authenticate_key(left((SELECT live_key FROM fx), 41))$$, NULL),
+    ($$smarthub.authenticate_key((SELECT live_key FROM fx) || 'a')$$, NULL),
+    ($$smarthub.authenticate_key(' ' || (SELECT live_key FROM fx))$$, NULL),
+    ($$smarthub.authenticate_key((SELECT live_token FROM fx))$$, NULL),
+    ($$smarthub.authenticate_key((SELECT inactive_key FROM fx))$$, NULL),
+    ($$smarthub.authenticate_key((SELECT deleted_key FROM fx))$$, NULL),
+    ($$smarthub.authenticate_key((SELECT live_key FROM fx))$$, 'b0000000-0000-4000-8000-000000000001'),
+-- authenticate_session: never raises
+    ($$smarthub.authenticate_session(NULL)$$, NULL),
+    ($$smarthub.authenticate_session('')$$, NULL),
+    ($$smarthub.authenticate_session(repeat('a', 1048576))$$, NULL),
+    ($$smarthub.authenticate_session('shs_' || repeat('密', 38))$$, NULL),
+    ($$smarthub.authenticate_session(left((SELECT live_token FROM fx), 41))$$, NULL),
+    ($$smarthub.authenticate_session((SELECT live_key FROM fx))$$, NULL),
+    ($$smarthub.authenticate_session((SELECT inactive_token FROM fx))$$, NULL),
+    ($$smarthub.authenticate_session((SELECT live_token FROM fx))$$, 'b0000000-0000-4000-8000-000000000001'),
+-- set_current_user
+    ($$smarthub.set_current_user(NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.set_current_user('00000000-0000-0000-0000-000000000000')$$, 'SQLSTATE P0002'),
+    ($$smarthub.set_current_user('b0000000-0000-4000-8000-000000000002')$$, 'SQLSTATE 42501'),
+    ($$smarthub.set_current_user('b0000000-0000-4000-8000-000000000003')$$, 'SQLSTATE 42501'),
+    ($$smarthub.set_current_user('not a uuid')$$, 'SQLSTATE 22P02'),
+    ($$smarthub.set_current_user('b0000000-0000-4000-8000-000000000001')$$, ''),
+-- has_role, current_user_roles (the identity is user 1 until clear_current_user below)
+    ($$smarthub.has_role(NULL)$$, NULL),
+    ($$smarthub.has_role('')$$, 'false'),
+    ($$smarthub.has_role(' user')$$, 'false'),
+    ($$smarthub.has_role('USER')$$, 'false'),
+    ($$smarthub.has_role(repeat('a', 1048576))$$, 'false'),
+    ($$smarthub.has_role('rôle')$$, 'false'),
+    ($$smarthub.has_role('user')$$, 'true'),
+    ($$smarthub.current_user_roles()$$, '{user}'),
+-- set_request_context
+    ($$smarthub.set_request_context(NULL, NULL)$$, ''),
+    ($$smarthub.set_request_context('', 'x')$$, 'SQLSTATE 22P02'),
+    ($$smarthub.set_request_context('999.1.1.1', 'x')$$, 'SQLSTATE 22P02'),
+    ($$smarthub.set_request_context('10.0.0.0/8', NULL)$$, ''),
+    ($$smarthub.set_request_context('::1', repeat('ü', 1048576))$$, ''),
+-- grant_access, revoke_access
+    ($$smarthub.grant_access(NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.grant_access('bad_input_app', NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.grant_access('')$$, 'SQLSTATE 42602'),
+    ($$smarthub.grant_access('bad_input_no_such_role')$$, 'SQLSTATE 42704'),
+    ($$smarthub.grant_access('bad_input_app')$$, ''),
+    ($$smarthub.revoke_access(NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.revoke_access('bad_input_no_such_role')$$, 'SQLSTATE 42704'),
+    ($$smarthub.revoke_access('bad_input_app')$$, ''),
+    ($$smarthub.clear_current_user()$$, ''),
+    ($$smarthub.current_user_roles()$$, '{}'),
+    ($$smarthub.has_role('user')$$, 'false'),
 -- create_api_key
     ($$(SELECT left(key, 4) || length(key) FROM smarthub.create_api_key('b0000000-0000-4000-8000-000000000001'))$$, 'shk_42'),
     ($$(SELECT count(*) FROM smarthub.create_api_key('b0000000-0000-4000-8000-000000000001', 'far', 'infinity'))$$, '1'),

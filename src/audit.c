@@ -141,12 +141,10 @@ AuditLogsOwner(void)
 	return audit_logs_owner;
 }
 
-/* Split a text[] literal (a trigger argument) into C strings. */
+/* The names in a text[]; a NULL element is 22004, naming what the list is. */
 static char **
-ParseNameArray(const char *literal, int *n)
+ArrayNames(ArrayType *arr, const char *what, int *n)
 {
-	ArrayType  *arr = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, (char *) literal,
-															  TEXTOID, -1));
 	Datum	   *elems;
 	bool	   *nulls;
 	char	  **names;
@@ -161,10 +159,19 @@ ParseNameArray(const char *literal, int *n)
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("column lists must not contain NULL")));
+					 errmsg("%s must not contain NULL", what)));
 		names[i] = TextDatumGetCString(elems[i]);
 	}
 	return names;
+}
+
+/* Split a text[] literal (a trigger argument) into C strings. */
+static char **
+ParseNameArray(const char *literal, int *n)
+{
+	return ArrayNames(DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, (char *) literal,
+															  TEXTOID, -1)),
+					  "column lists", n);
 }
 
 /* The inverse: a text[] literal of n names. */
@@ -569,29 +576,12 @@ InstallTriggers(Oid relid, const char *entity_type, const char *id_column,
 static char **
 ArgNames(FunctionCallInfo fcinfo, int argno, const char *argname, int *n)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	char	  **names;
-	int			i;
-
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be NULL", argname),
 				 errhint("Pass '{}' for no columns.")));
-	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
-	names = palloc(Max(*n, 1) * sizeof(char *));
-	for (i = 0; i < *n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULL", argname)));
-		names[i] = TextDatumGetCString(elems[i]);
-	}
-	return names;
+	return ArrayNames(PG_GETARG_ARRAYTYPE_P(argno), argname, n);
 }
 
 /* A user column of relid (not dropped, not a system column), or 42703. */

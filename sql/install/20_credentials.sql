@@ -18,7 +18,7 @@ CREATE FUNCTION smarthub.password_needs_rehash(hash text, cost integer DEFAULT N
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'smarthub_password_needs_rehash';
 
--- Everything below reads or writes secrets: SECURITY DEFINER, search_path pinned (the C code
+-- Everything below reads or writes secrets: run as definer with SET search_path (the C code
 -- qualifies every name anyway), callers checked in C through SmarthubCheckActingFor.
 CREATE FUNCTION smarthub.set_password(user_id uuid, password text) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE COST 10000

@@ -42,7 +42,7 @@ CREATE FUNCTION smarthub.protect_columns() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'smarthub_protect_columns';
 
--- grant_access / revoke_access run with the caller's rights (not SECURITY DEFINER): only someone
+-- grant_access / revoke_access run with the caller's rights (not as definer): only someone
 -- who may grant on smarthub's objects (the DBA) can hand them out.
 CREATE FUNCTION smarthub.grant_access(role regrole, trusted boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql

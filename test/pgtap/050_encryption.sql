@@ -2,7 +2,7 @@
 -- Needs the demo keyring script/test configures (keys 1 and 2, so key 2 encrypts); keyring
 -- refusal on reload, rotation and dumps are in test/shell/050_keyring.sh.
 BEGIN;
-SELECT plan(100);
+SELECT plan(103);
 
 -- pg_temp.err(sql): 'SQLSTATE: message | detail | hint' of the error sql raises, or 'no error'.
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -226,5 +226,21 @@ SET LOCAL ROLE smarthub_enc_app_050;
 SELECT is(smarthub.decrypt(smarthub.encrypt('granted'::bytea, 'c'), 'c'), 'granted'::bytea, 'once granted, an application role encrypts and decrypts');
 RESET ROLE;
 
+-- The audit log of an encrypted column holds the ciphertext, never the plaintext.
+CREATE TABLE public.enc_audited (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), secret bytea, secret_text text);
+SELECT smarthub.enable_audit('public.enc_audited');
+INSERT INTO public.enc_audited (id, secret, secret_text)
+VALUES ('e0000000-0000-4000-8000-000000000001', smarthub.encrypt('plain-secret-one', 'enc_audited'),
+        smarthub.encrypt_text('plain-secret-two', 'enc_audited'));
+UPDATE public.enc_audited SET secret = smarthub.reencrypt(secret, 'enc_audited');
+SELECT is((SELECT count(*)::int FROM smarthub.audit_logs WHERE entity_type = 'enc_audited'
+            AND changes::text ~ ('plain-secret|' || encode(convert_to('plain-secret', 'UTF8'), 'hex'))), 0,
+          'audit rows of an encrypted column hold no plaintext, as text or as hex');
+SELECT is((SELECT changes->'after'->>'secret' FROM smarthub.audit_logs WHERE entity_type = 'enc_audited' AND action = 'UPDATE'),
+          (SELECT '\x' || encode(secret, 'hex') FROM public.enc_audited),
+          'the UPDATE row holds the new ciphertext as stored');
+SELECT is((SELECT smarthub.decrypt_text(changes->'after'->>'secret_text', 'enc_audited') FROM smarthub.audit_logs
+            WHERE entity_type = 'enc_audited' AND action = 'CREATE'),
+          'plain-secret-two', 'the CREATE row holds the ciphertext, which only the keyring opens');
 SELECT * FROM finish();
 ROLLBACK;

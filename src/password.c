@@ -132,9 +132,9 @@ BcryptAlphabet(char c)
 		(c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* 22023 unless cost is one we agree to compute. */
+/* 22023 unless cost is a bcrypt cost at all (4..31). */
 static void
-CheckHashCost(int cost)
+CheckCostRange(int cost)
 {
 	if (cost < BCRYPT_MIN_COST || cost > BCRYPT_MAX_COST)
 		ereport(ERROR,
@@ -142,6 +142,13 @@ CheckHashCost(int cost)
 				 errmsg("bcrypt cost %d is out of range", cost),
 				 errdetail("The cost must be between %d and %d.", BCRYPT_MIN_COST, BCRYPT_MAX_COST),
 				 errhidestmt(true)));
+}
+
+/* 22023 unless cost is one we agree to compute. */
+static void
+CheckHashCost(int cost)
+{
+	CheckCostRange(cost);
 	if (cost > bcrypt_max_cost)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -373,12 +380,7 @@ smarthub_password_needs_rehash(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	hash = PG_GETARG_TEXT_PP(0);
 	cost = PG_ARGISNULL(1) ? bcrypt_cost : PG_GETARG_INT32(1);
-	if (cost < BCRYPT_MIN_COST || cost > BCRYPT_MAX_COST)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bcrypt cost %d is out of range", cost),
-				 errdetail("The cost must be between %d and %d.", BCRYPT_MIN_COST, BCRYPT_MAX_COST),
-				 errhidestmt(true)));
+	CheckCostRange(cost);
 	problem = ParseBcryptHash(VARDATA_ANY(hash), VARSIZE_ANY_EXHDR(hash), &info);
 	if (problem != NULL)
 		ereport(ERROR,

@@ -51,7 +51,7 @@ static const char *ParseBcryptHash(const char *hash, size_t len, BcryptHashInfo 
 static bool BcryptAlphabet(char c);
 static void CheckHashCost(int cost);
 static void CheckPasswordForHash(const char *password, size_t len);
-static bool BcryptCompute(const char *password, const char *setting, char *out);
+static bool BcryptCompute(const char *password, size_t len, const char *setting, char *out);
 static text *HashToText(const char *password, size_t len, int cost);
 
 /*
@@ -179,23 +179,26 @@ CheckPasswordForHash(const char *password, size_t len)
 }
 
 /*
- * Run bcrypt: the NUL-terminated password against a setting (a full hash or
+ * Run bcrypt: the len-byte password against a setting (a full hash or
  * "$2b$NN$" + salt), writing the 60-character result and its NUL into out.
  * Returns false when libxcrypt refused the setting (NULL, or its "*0"/"*1"
- * failure token).  The 32 kB work area holds the password's key schedule:
- * it is wiped before it is freed.
+ * failure token).  The password's NUL-terminated copy and the 32 kB work
+ * area (which holds its key schedule) are wiped before they are freed.
  */
 static bool
-BcryptCompute(const char *password, const char *setting, char *out)
+BcryptCompute(const char *password, size_t len, const char *setting, char *out)
 {
 	struct crypt_data *data = palloc0(sizeof(struct crypt_data));
+	char	   *pw = pnstrdup(password, len);	/* libxcrypt wants it NUL-terminated */
 	char	   *res;
 	bool		ok;
 
-	res = crypt_rn(password, setting, data, sizeof(struct crypt_data));
+	res = crypt_rn(pw, setting, data, sizeof(struct crypt_data));
 	ok = res != NULL && res[0] != '*' && strlen(res) == BCRYPT_HASH_LEN;
 	if (ok)
 		memcpy(out, res, BCRYPT_HASH_LEN + 1);
+	explicit_bzero(pw, len);
+	pfree(pw);
 	explicit_bzero(data, sizeof(struct crypt_data));
 	pfree(data);
 	return ok;
@@ -208,7 +211,6 @@ HashToText(const char *password, size_t len, int cost)
 	unsigned char salt[BCRYPT_SALT_BYTES];
 	char		setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	char		out[BCRYPT_HASH_LEN + 1];
-	char	   *pw;
 	bool		ok;
 
 	CheckHashCost(cost);
@@ -227,10 +229,7 @@ HashToText(const char *password, size_t len, int cost)
 				 errhidestmt(true)));
 	explicit_bzero(salt, sizeof(salt));
 
-	pw = pnstrdup(password, len);
-	ok = BcryptCompute(pw, setting, out);
-	explicit_bzero(pw, len);
-	pfree(pw);
+	ok = BcryptCompute(password, len, setting, out);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -264,7 +263,6 @@ SmarthubPasswordCheck(const char *password, size_t len, const char *hash, size_t
 	BcryptHashInfo info;
 	char		setting[BCRYPT_HASH_LEN + 1];
 	char		out[BCRYPT_HASH_LEN + 1];
-	char	   *pw;
 	bool		real;
 	bool		ok;
 
@@ -282,10 +280,7 @@ SmarthubPasswordCheck(const char *password, size_t len, const char *hash, size_t
 	}
 	setting[BCRYPT_HASH_LEN] = '\0';
 
-	pw = pnstrdup(password, len);
-	ok = BcryptCompute(pw, setting, out);
-	explicit_bzero(pw, len);
-	pfree(pw);
+	ok = BcryptCompute(password, len, setting, out);
 	ok = ok && real && CRYPTO_memcmp(out, setting, BCRYPT_HASH_LEN) == 0;
 	explicit_bzero(out, sizeof(out));
 	return ok;
@@ -334,7 +329,6 @@ smarthub_verify_password(PG_FUNCTION_ARGS)
 	BcryptHashInfo info;
 	char		setting[BCRYPT_HASH_LEN + 1];
 	char		out[BCRYPT_HASH_LEN + 1];
-	char	   *pw;
 	bool		ok;
 
 	problem = ParseBcryptHash(h, hlen, &info);
@@ -352,10 +346,7 @@ smarthub_verify_password(PG_FUNCTION_ARGS)
 
 	memcpy(setting, h, BCRYPT_HASH_LEN);
 	setting[BCRYPT_HASH_LEN] = '\0';
-	pw = pnstrdup(VARDATA_ANY(password), plen);
-	ok = BcryptCompute(pw, setting, out);
-	explicit_bzero(pw, plen);
-	pfree(pw);
+	ok = BcryptCompute(VARDATA_ANY(password), plen, setting, out);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

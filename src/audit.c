@@ -390,14 +390,6 @@ AuditInsert(Datum entity_type, Datum entity_id, const char *action, Jsonb *chang
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
-/* See smarthub.h. */
-void
-SmarthubAuditWrite(const char *action, const char *entity_type, const pg_uuid_t *entity_id,
-				   Jsonb *changes)
-{
-	AuditInsert(CStringGetTextDatum(entity_type), UUIDPGetDatum(entity_id), action, changes);
-}
-
 /*
  * smarthub.audit_trigger() RETURNS trigger
  *
@@ -1026,7 +1018,7 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 
 	values[0] = IntervalPGetDatum(older_than);
 	values[1] = Int64GetDatum((int64) purged);
-	SmarthubAuditWrite("PURGE", "audit_logs", &zero_uuid,
-					   SmarthubJsonbObject(2, keys, values, nulls, types));
+	AuditInsert(CStringGetTextDatum("audit_logs"), UUIDPGetDatum(&zero_uuid), "PURGE",
+				SmarthubJsonbObject(2, keys, values, nulls, types));
 	PG_RETURN_INT64((int64) purged);
 }

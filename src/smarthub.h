@@ -110,19 +110,6 @@ typedef enum SmarthubTokenKind
  */
 extern bool SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id);
 
-/* ---- audit.c ---- */
-
-/*
- * Append one row to smarthub.audit_logs as the table's owner, whatever the
- * current role's privileges and row-level security: user_id is the current
- * identity (NULL when none, or when that user no longer exists), ip_address
- * and user_agent come from the request context.  changes may be NULL.
- * Used by the audit trigger, purge_audit_logs and the login functions
- * (LOGIN, LOGIN_FAILED).
- */
-extern void SmarthubAuditWrite(const char *action, const char *entity_type,
-							   const pg_uuid_t *entity_id, Jsonb *changes);
-
 /* ---- jsonb_diff.c ---- */
 
 /* How a value is rendered in JSONB, following to_jsonb's categories. */

@@ -13,12 +13,22 @@ OBJS = \
 	src/jsonb_diff.o \
 	src/encryption.o
 
-# The install script is assembled from one fragment per concern (sql/install/NN_topic.sql), in
-# name order, so each concern's DDL sits next to its C code. Upgrade scripts are plain files.
+# The current version's install script is assembled from one fragment per concern
+# (sql/install/NN_topic.sql), in name order, so each concern's DDL sits next to its C code: those
+# fragments are the one definition of every object as the current version has it. Released
+# versions are frozen files (sql/smarthub--1.0.sql), and every change since the last release is
+# also written once more as an upgrade step in sql/smarthub--<last>--<current>.sql; the upgrade
+# test (test/shell/080_upgrade.sh) proves that both give the same catalog.
+#
+# Cutting release X.Y (the current default_version), then opening X.Z:
+#   1. make; git add -f sql/smarthub--X.Y.sql   (frozen from now on: never edit it again)
+#   2. default_version = 'X.Z' in smarthub.control; META.json versions to X.Z.0
+#   3. create sql/smarthub--X.Y--X.Z.sql; add X.Y to the upgrade test's chain; CHANGELOG heading
 EXT_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 EXT_PARTS = $(sort $(wildcard sql/install/*.sql))
 DATA_built = $(EXT_SCRIPT)
-DATA = $(filter-out $(EXT_SCRIPT),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Frozen released install scripts and every upgrade script.
+DATA = $(filter-out $(EXT_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
 
 # pg_regress tests, in order (never a wildcard: sql/ also holds the install scripts).
 REGRESS = schema credentials encryption identity audit audit_identity

@@ -14,6 +14,6 @@ ext = meta["provides"]["smarthub"]
 assert ext["file"] == f"sql/smarthub--{control}.sql", ext["file"]
 for v in (meta["version"], ext["version"]):
     assert v == control + ".0", f"{v} disagrees with default_version {control}"
-assert meta["prereqs"]["runtime"]["requires"]["PostgreSQL"] == "13.0.0"
+assert meta["prereqs"]["runtime"]["requires"]["PostgreSQL"] == "15.0.0"
 print("  ok - META.json valid, version", meta["version"], "matches control", control)
 PY

@@ -3,38 +3,60 @@
 # since initdb refuses root) and as an ordinary user who already has the packages.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_MAJOR=15
-PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap libssl-dev libcrypt-dev libtap-parser-sourcehandler-pgtap-perl python3-bcrypt"
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+
+# The PostgreSQL major version: SMARTHUB_PG_MAJOR, else the one the Debian release carries.
+debian_pg_major() {
+    local codename
+    codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+    case "$codename" in
+        bookworm) echo 15 ;;
+        trixie) echo 17 ;;
+        *) echo 18 ;;    # testing and unstable
+    esac
+}
+PG_MAJOR=${SMARTHUB_PG_MAJOR:-$(debian_pg_major)}
+# script/server needs these; script/test and script/bench need the test packages as well.
+SERVER_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libssl-dev libcrypt-dev"
+TEST_PACKAGES="$SERVER_PACKAGES postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl python3-bcrypt"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Install the Debian packages that are missing (as root), or say exactly what to run.
+# PG_CONFIG and PGBIN, once the packages are there (a fresh machine gets them in ensure_packages).
+set_pg_paths() {
+    export PG_CONFIG=${SMARTHUB_PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+    PGBIN=$("$PG_CONFIG" --bindir 2>/dev/null) || PGBIN=
+}
+set_pg_paths
+
+# ensure_packages PACKAGE...: install the Debian packages that are missing (as root), or say
+# exactly what to run.
 ensure_packages() {
     local missing=() p
-    for p in $PACKAGES; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -ne 0 ]; then
-        printf 'smarthub needs these Debian packages; run as root:\n  apt-get update && apt-get install -y %s\n' "${missing[*]}" >&2
-        exit 1
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+            printf 'smarthub needs these Debian packages; run as root:\n  apt-get update && apt-get install -y %s\n' "${missing[*]}" >&2
+            exit 1
+        fi
+        log "installing ${missing[*]}"
+        apt-get update -q >/dev/null || die "apt-get update failed"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+            || die "apt-get install ${missing[*]} failed"
     fi
-    log "installing ${missing[*]}"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+    set_pg_paths
+    [ -n "$PGBIN" ] || die "$PG_CONFIG does not work"
 }
 
 # Build and install the extension into the PostgreSQL that $PG_CONFIG names.
 build_install() {
-    log "building smarthub (PG_CFLAGS='${SMARTHUB_CFLAGS:-}')"
+    log "building smarthub for PostgreSQL $PG_MAJOR (PG_CFLAGS='${SMARTHUB_CFLAGS:-}')"
     make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="${SMARTHUB_CFLAGS:-}" >/dev/null
     make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" install >/dev/null \
         || die "make install failed (as a non-root user, install the packages and run as root)"
 }
-
-PGBIN=$("$PG_CONFIG" --bindir 2>/dev/null)
 
 # Run a server-side command as the postgres OS user when we are root.
 as_pg() {
@@ -70,8 +92,7 @@ CONF
 
 stop_cluster() {
     local dir=$1
-    [ -d "$dir/data" ] && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
-    return 0
+    if [ -d "$dir/data" ]; then as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; fi
 }
 
 # A database with pgTAP, pgcrypto and smarthub installed.

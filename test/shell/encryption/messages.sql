@@ -1,5 +1,6 @@
--- Encryption at rest: the messages users see. Needs the demo keyring script/test configures
--- (keys 1 and 2). Envelopes are random: only their lengths, key ids and plaintexts are printed.
+-- Encryption at rest: the messages users see (test/shell/051_encryption_messages.sh). Needs the
+-- demo keyring script/test configures (keys 1 and 2). Envelopes are random: only their
+-- lengths, key ids and plaintexts are printed.
 SET client_min_messages = warning;
 CREATE TEMP TABLE enc (id int, e bytea, t text);
 INSERT INTO enc VALUES (1, smarthub.encrypt('\x00ff'::bytea, 'enc.e:1'), smarthub.encrypt_text('Grüße', 'enc.t:1'));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore round trip into a fresh database keeps every row exactly once, the system
 # roles included once, and the contents identical. The restore runs with session_replication_role
-# = replica (README, "Backup and upgrade"), so the audit triggers that CREATE EXTENSION installs do
+# = replica (README, "Backup and restore"), so the audit triggers that CREATE EXTENSION installs do
 # not add audit rows for the rows being restored; an audited user table keeps its configuration.
 . "$(dirname "$0")/lib.sh"
 src=smarthub_dump_src dst=smarthub_dump_dst

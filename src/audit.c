@@ -547,17 +547,10 @@ InstallTriggers(Oid relid, const char *entity_type, const char *id_column,
 	BecomeAuditOwner(&save_userid, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");	/* internal error */
-#if PG_VERSION_NUM >= 140000
-#define CREATE_TRIGGER "CREATE OR REPLACE TRIGGER "
-#else
-	ExecDDL(psprintf("DROP TRIGGER IF EXISTS %s ON %s", AUDIT_TRIGGER, table));
-	ExecDDL(psprintf("DROP TRIGGER IF EXISTS %s ON %s", AUDIT_TRUNCATE_TRIGGER, table));
-#define CREATE_TRIGGER "CREATE TRIGGER "
-#endif
-	ExecDDL(psprintf(CREATE_TRIGGER "%s AFTER INSERT OR UPDATE OR DELETE ON %s"
+	ExecDDL(psprintf("CREATE OR REPLACE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s"
 					 " FOR EACH ROW EXECUTE FUNCTION smarthub.audit_trigger(%s)",
 					 AUDIT_TRIGGER, table, args));
-	ExecDDL(psprintf(CREATE_TRIGGER "%s AFTER TRUNCATE ON %s"
+	ExecDDL(psprintf("CREATE OR REPLACE TRIGGER %s AFTER TRUNCATE ON %s"
 					 " FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_trigger(%s)",
 					 AUDIT_TRUNCATE_TRIGGER, table, args));
 	SPI_finish();

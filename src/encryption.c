@@ -679,7 +679,8 @@ smarthub_encrypt_text(PG_FUNCTION_ARGS)
 	WipeArgCopy(plain, PG_GETARG_DATUM(0));
 	Assert(VARSIZE(envelope) - VARHDRSZ == envlen);
 	result = palloc(VARHDRSZ + b64len);
-	enclen = pg_b64_encode(VARDATA(envelope), envlen, VARDATA(result), (int) b64len);
+	enclen = pg_b64_encode((const SmarthubB64Byte *) VARDATA(envelope), envlen,
+						   VARDATA(result), (int) b64len);
 	if (enclen < 0)
 		elog(ERROR, "could not encode the envelope in base64");	/* internal error */
 	SET_VARSIZE(result, VARHDRSZ + enclen);
@@ -708,7 +709,7 @@ EnvelopeFromBase64(text *encoded)
 			compact[len++] = src[i];
 	maxlen = (int) ((Size) len * 3 / 4);	/* not pg_b64_dec_len: int overflow */
 	envelope = palloc(VARHDRSZ + maxlen + 1);
-	declen = pg_b64_decode(compact, len, VARDATA(envelope), maxlen + 1);
+	declen = pg_b64_decode(compact, len, (SmarthubB64Byte *) VARDATA(envelope), maxlen + 1);
 	pfree(compact);
 	if (declen < 0 || len % 4 != 0)
 		ereport(ERROR,

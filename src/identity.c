@@ -404,7 +404,7 @@ LoadRoles(void)
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	roles_user = current.user;
-	roles_lxid = MyProc->lxid;
+	roles_lxid = SmarthubLocalXid();
 	roles_cid = GetCurrentCommandId(false);
 	roles_valid = true;
 }
@@ -416,7 +416,7 @@ EnsureRoles(void)
 	if (!current.has_user)
 		return false;
 	if (!roles_valid ||
-		roles_lxid != MyProc->lxid ||
+		roles_lxid != SmarthubLocalXid() ||
 		roles_cid != GetCurrentCommandId(false) ||
 		memcmp(&roles_user, &current.user, sizeof(pg_uuid_t)) != 0)
 		LoadRoles();

@@ -4,7 +4,8 @@
  *
  * Each module (one concern per .c file) exposes an Init function called
  * from _PG_init, plus the few helpers other modules need.  Version
- * differences across PostgreSQL 13..17 are handled here, in one place.
+ * differences across the supported PostgreSQL 15, 17 and 18 are handled
+ * here, in one place (script/matrix tests each of them).
  */
 #ifndef SMARTHUB_H
 #define SMARTHUB_H
@@ -19,14 +20,27 @@
 
 /* ---- version shims ---- */
 #if PG_VERSION_NUM < 150000
-#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
-#endif
-#if PG_VERSION_NUM < 140000
-#define int64_to_numeric(v) DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(v)))
-#define numeric_is_inf(n) false
+#error "smarthub requires PostgreSQL 15 or later"
 #endif
 #if PG_VERSION_NUM >= 160000
+/* PostgreSQL 16 folded the per-catalog ownership and ACL checks into object_*. */
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "utils/acl.h"
 #define pg_class_ownercheck(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
+#define pg_proc_aclcheck(proc, roleid, mode) object_aclcheck(ProcedureRelationId, (proc), (roleid), (mode))
+#endif
+/* The binary side of pg_b64_encode/pg_b64_decode (uint8 * since PostgreSQL 18). */
+#if PG_VERSION_NUM >= 180000
+typedef uint8 SmarthubB64Byte;
+#else
+typedef char SmarthubB64Byte;
+#endif
+/* This backend's local transaction id (PostgreSQL 17 moved it into PGPROC.vxid). */
+#if PG_VERSION_NUM >= 170000
+#define SmarthubLocalXid() (MyProc->vxid.lxid)
+#else
+#define SmarthubLocalXid() (MyProc->lxid)
 #endif
 
 /* ---- module initialisation (each defines its own GUCs) ---- */

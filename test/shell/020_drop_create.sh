@@ -13,7 +13,8 @@ q $db "CREATE EXTENSION smarthub"
 check "recreated with four system roles" 4 "$(q $db "SELECT count(*) FROM smarthub.roles")"
 q $db "DROP EXTENSION smarthub"
 q $db "CREATE SCHEMA smarthub"
-if out=$("$PGBIN/psql" -X -qAt -d $db -c "CREATE EXTENSION smarthub" 2>&1); then
+# terse: PostgreSQL 18 adds a CONTEXT line naming the script's line.
+if out=$("$PGBIN/psql" -X -qAt -v VERBOSITY=terse -d $db -c "CREATE EXTENSION smarthub" 2>&1); then
     echo "  not ok - CREATE EXTENSION adopted an existing schema"; exit 1
 fi
 check "existing schema refused" 'ERROR:  schema "smarthub" already exists' "$out"

@@ -62,9 +62,11 @@ check "hash formats: python 2a/2b, pgcrypto 2a, smarthub 2b" "pgcrypto=5 python-
 check "our \$2b\$ hashes verify under python3-bcrypt" "5 ok" "$("$PY" - "$work/ours.tsv" <<'PY'
 import bcrypt, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-# the wrong password differs in front: python3-bcrypt 3.x truncates at 72 bytes, so a suffix
-# added to the 72-byte password would still "match" there (the bypass smarthub refuses)
-good = sum(bcrypt.checkpw(pw.encode(), h.encode()) and not bcrypt.checkpw(("!" + pw).encode(), h.encode()) for pw, h in rows)
+# the wrong password has its first byte changed and the same length: python3-bcrypt 3.x truncates
+# at 72 bytes, so a suffix added to the 72-byte password would still "match" there (the bypass
+# smarthub refuses), and 4.1 and later (Debian 13+) refuse a password over 72 bytes
+def wrong(pw): return chr(ord(pw[0]) ^ 1) + pw[1:]
+good = sum(bcrypt.checkpw(pw.encode(), h.encode()) and not bcrypt.checkpw(wrong(pw).encode(), h.encode()) for pw, h in rows)
 print(good, "ok")
 PY
 )"

@@ -4,7 +4,7 @@
 # its foreground script; SIGTERM and Ctrl-C (SIGINT) stop it at once and remove its cluster.
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
-base=56100
+base=$((PGPORT + 50))    # apart from the other tests' clusters (script/matrix runs versions side by side)
 trap 'for s in "$REPO"/.tmp/server-*.env; do [ -e "$s" ] && SMARTHUB_PORT_BASE= "$REPO/script/server" stop "$(sed -n "s/^PGPORT=//p" "$s")" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 
 # start NAME: script/server in the background with default signal handling (a background job of a

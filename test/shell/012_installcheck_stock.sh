@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 dir=$(mktemp -d /tmp/smarthub-stock.XXXXXX)
 trap 'stop_cluster "$dir"; rm -rf "$dir"' EXIT
-port=$(free_port 56200)
+port=$(free_port $((PGPORT + 150)))
 start_cluster "$dir" "$port"
 [ "$(id -u)" -eq 0 ] && chmod 777 "$dir"    # pg_regress, as this user, writes its results there
 if PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres make -C "$REPO" -s installcheck \

@@ -290,7 +290,7 @@ IdentityInit(void)
 							 &identity_scope,
 							 IDENTITY_SCOPE_TRANSACTION,
 							 identity_scope_options,
-							 PGC_USERSET,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

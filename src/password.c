@@ -57,11 +57,13 @@ static text *HashToText(const char *password, size_t len, int cost);
 /*
  * Define the module's GUCs.
  *
- * bcrypt_cost is PGC_USERSET: every caller may pass a cost to hash_password
- * anyway, so a per-role default adds no power.  bcrypt_max_cost is
- * PGC_SUSET: it is the DBA's bound on how long one bcrypt call may pin a
- * backend (the call cannot be interrupted), and an application must not be
- * able to lift it.
+ * Both are PGC_SUSET.  bcrypt_cost decides the hashes that create_user,
+ * set_password and login's re-hashing store for other users: an
+ * application that could lower it would weaken their passwords (and one
+ * that could raise it would make every login seconds of uninterruptible
+ * work).  hash_password's explicit cost argument is unaffected.
+ * bcrypt_max_cost is the DBA's bound on how long one bcrypt call may pin a
+ * backend (the call cannot be interrupted).
  */
 void
 PasswordInit(void)
@@ -71,7 +73,7 @@ PasswordInit(void)
 							"Each step doubles the work; 12 takes about 0.25 s on current hardware.",
 							&bcrypt_cost,
 							12, BCRYPT_MIN_COST, BCRYPT_MAX_COST,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("smarthub.bcrypt_max_cost",
 							"Highest bcrypt cost smarthub will compute or verify.",
@@ -80,13 +82,6 @@ PasswordInit(void)
 							16, BCRYPT_MIN_COST, BCRYPT_MAX_COST,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
-}
-
-/* The current smarthub.bcrypt_cost. */
-int
-SmarthubBcryptCost(void)
-{
-	return bcrypt_cost;
 }
 
 /* The current smarthub.bcrypt_max_cost. */
@@ -287,17 +282,20 @@ SmarthubPasswordCheck(const char *password, size_t len, const char *hash, size_t
 }
 
 /*
- * Whether hash should be replaced by a fresh one at cost (-1: the setting);
- * false for a hash we cannot parse (the caller checked it first).
+ * The cost at which login should re-hash a verified password, or 0 to keep
+ * the hash: re-hashing only ever strengthens, to $2b$ from $2a$/$2y$ and up
+ * to smarthub.bcrypt_cost, never down from a costlier hash.
  */
-bool
-SmarthubPasswordNeedsRehash(const char *hash, size_t len, int cost)
+int
+SmarthubPasswordRehashCost(const char *hash, size_t len)
 {
 	BcryptHashInfo info;
 
 	if (ParseBcryptHash(hash, len, &info) != NULL)
-		return false;
-	return info.variant != 'b' || info.cost != (cost < 0 ? bcrypt_cost : cost);
+		return 0;
+	if (info.cost < bcrypt_cost)
+		return bcrypt_cost;
+	return info.variant != 'b' ? info.cost : 0;
 }
 
 /* hash_password(password text, cost integer DEFAULT NULL) RETURNS text */

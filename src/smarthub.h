@@ -89,7 +89,6 @@ extern void SmarthubCheckActingFor(const pg_uuid_t *target_user);
 /* ---- password.c ---- */
 
 /* The current smarthub.bcrypt_cost. */
-extern int	SmarthubBcryptCost(void);
 
 /* The current smarthub.bcrypt_max_cost. */
 extern int	SmarthubBcryptMaxCost(void);
@@ -106,7 +105,7 @@ extern bool SmarthubPasswordCheck(const char *password, size_t len,
 								  const char *hash, size_t hashlen);
 
 /* Whether a well-formed hash is not $2b$ at cost (-1: the setting). */
-extern bool SmarthubPasswordNeedsRehash(const char *hash, size_t len, int cost);
+extern int	SmarthubPasswordRehashCost(const char *hash, size_t len);
 
 /* Call fn; any error it raises is logged without the statement (it holds a password). */
 extern Datum SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo);

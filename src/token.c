@@ -837,15 +837,14 @@ Login(PG_FUNCTION_ARGS)
 		Datum		upd[2];
 		char		unulls[2] = {' ', 'n'};
 		size_t		plen = VARSIZE_ANY_EXHDR(password);
-		int			cost = SmarthubBcryptCost();
+		int			cost = SmarthubPasswordRehashCost(hash, hashlen);
 
 		upd[0] = UUIDPGetDatum(&user_id);
 		upd[1] = (Datum) 0;
 		/* a rehash is refused above the ceiling: keep the old hash then */
-		if (plen > 0 && SmarthubPasswordNeedsRehash(hash, hashlen, -1) &&
-			cost <= SmarthubBcryptMaxCost())
+		if (plen > 0 && cost > 0 && cost <= SmarthubBcryptMaxCost())
 		{
-			upd[1] = PointerGetDatum(SmarthubHashPassword(VARDATA_ANY(password), plen, -1));
+			upd[1] = PointerGetDatum(SmarthubHashPassword(VARDATA_ANY(password), plen, cost));
 			unulls[1] = ' ';
 		}
 		Execute(PLAN_LOGIN_UPDATE, upd, unulls, false, SPI_OK_UPDATE);

@@ -1,7 +1,7 @@
 -- bcrypt passwords: hash_password, verify_password, password_needs_rehash, their settings, and the
 -- account functions built on them (set_password, create_user). Low costs keep the file fast.
 BEGIN;
-SELECT plan(105);
+SELECT plan(110);
 
 -- The settings exist once the library is loaded (the first call of one of its functions would do).
 LOAD 'smarthub';
@@ -37,16 +37,22 @@ SELECT results_eq(
     $$SELECT name::text COLLATE "default", boot_val COLLATE "default", min_val COLLATE "default",
              max_val COLLATE "default", context::text COLLATE "default"
         FROM pg_catalog.pg_settings WHERE name IN ('smarthub.bcrypt_cost', 'smarthub.bcrypt_max_cost') ORDER BY name$$,
-    $$VALUES ('smarthub.bcrypt_cost', '12', '4', '31', 'user'),
+    $$VALUES ('smarthub.bcrypt_cost', '12', '4', '31', 'superuser'),
              ('smarthub.bcrypt_max_cost', '16', '4', '31', 'superuser')$$,
-    'bcrypt_cost: 12 in 4..31 for anyone; bcrypt_max_cost: 16 in 4..31, superuser only');
+    'bcrypt_cost: 12 in 4..31, bcrypt_max_cost: 16 in 4..31, both superuser only');
 SELECT throws_ok($$SET smarthub.bcrypt_cost = 3$$, '22023', NULL, 'bcrypt_cost 3 is refused');
 SELECT throws_ok($$SET smarthub.bcrypt_cost = 32$$, '22023', NULL, 'bcrypt_cost 32 is refused');
 SELECT throws_ok($$SET smarthub.bcrypt_cots = 5$$, '42602', NULL, 'a misspelt smarthub setting is an error');
 CREATE ROLE smarthub_t020_app NOLOGIN;
 SET LOCAL ROLE smarthub_t020_app;
 SELECT throws_ok($$SET smarthub.bcrypt_max_cost = 20$$, '42501', NULL, 'an application role cannot raise bcrypt_max_cost');
-SELECT lives_ok($$SET smarthub.bcrypt_cost = 5$$, 'an application role may choose bcrypt_cost');
+-- bcrypt_cost decides the hashes stored for other users: lowering it would weaken them
+SELECT throws_ok($$SET smarthub.bcrypt_cost = 4$$, '42501', NULL, 'an application role cannot lower bcrypt_cost (SET)');
+SELECT throws_ok($$SET LOCAL smarthub.bcrypt_cost = 4$$, '42501', NULL, '... nor with SET LOCAL');
+SELECT throws_ok($$SELECT set_config('smarthub.bcrypt_cost', '4', true)$$, '42501', NULL, '... nor with set_config');
+SELECT throws_ok($$SET smarthub.bcrypt_cost = 31$$, '42501', NULL, '... nor raise it to make logins slow');
+SELECT throws_ok($$ALTER ROLE smarthub_t020_app SET smarthub.bcrypt_cost = 4$$, '42501', NULL, '... nor make it permanent with ALTER ROLE');
+SELECT is(current_setting('smarthub.bcrypt_cost'), '4', 'the setting is unchanged');
 RESET ROLE;
 SET LOCAL smarthub.bcrypt_cost = 4;
 

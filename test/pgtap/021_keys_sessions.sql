@@ -1,7 +1,7 @@
 -- API keys, sessions and login: formats, verification for every kind of bad input, expiry, owner
 -- state, last_used_at throttling, read-only transactions, revocation, purge and login's audit rows.
 BEGIN;
-SELECT plan(142);
+SELECT plan(146);
 LOAD 'smarthub';
 SET LOCAL smarthub.bcrypt_cost = 4;
 SET LOCAL timezone = 'UTC';
@@ -298,11 +298,21 @@ SELECT is((SELECT count(*)::int FROM smarthub.audit_logs
 -- login re-hashes old hashes
 UPDATE smarthub.users SET password_hash = public.crypt('ben-pw', public.gen_salt('bf', 5)) WHERE username = 'ben';
 SELECT isnt(smarthub.login('ben', 'ben-pw'), NULL, 'login: a pgcrypto $2a$ hash at cost 5 is accepted');
-SELECT matches((SELECT password_hash::text FROM smarthub.users WHERE username = 'ben'), '^\$2b\$04\$', 'login re-hashes it as $2b$ at bcrypt_cost');
+SELECT matches((SELECT password_hash::text FROM smarthub.users WHERE username = 'ben'), '^\$2b\$05\$', 'login re-hashes it as $2b$, keeping cost 5 above bcrypt_cost 4');
 SELECT ok(smarthub.verify_password('ben-pw', (SELECT password_hash FROM smarthub.users WHERE username = 'ben')), 'the re-hashed password verifies');
 CREATE TEMP TABLE bh AS SELECT password_hash FROM smarthub.users WHERE username = 'ben';
 SELECT isnt(smarthub.login('ben', 'ben-pw'), NULL, 'login again');
 SELECT is((SELECT password_hash FROM smarthub.users WHERE username = 'ben'), (SELECT password_hash FROM bh), 'login leaves a current hash alone');
+-- re-hashing only strengthens: never to a lower cost, up to bcrypt_cost
+UPDATE smarthub.users SET password_hash = smarthub.hash_password('ben-pw', 6) WHERE username = 'ben';
+DELETE FROM bh; INSERT INTO bh SELECT password_hash FROM smarthub.users WHERE username = 'ben';
+SELECT isnt(smarthub.login('ben', 'ben-pw'), NULL, 'login with a $2b$ hash at cost 6, above bcrypt_cost 4');
+SELECT is((SELECT password_hash FROM smarthub.users WHERE username = 'ben'), (SELECT password_hash FROM bh), 'login does not weaken it to bcrypt_cost');
+UPDATE smarthub.users SET password_hash = public.crypt('ben-pw', public.gen_salt('bf', 4)) WHERE username = 'ben';
+SET LOCAL smarthub.bcrypt_cost = 5;
+SELECT isnt(smarthub.login('ben', 'ben-pw'), NULL, 'login with a $2a$ hash at cost 4, below bcrypt_cost 5');
+SELECT matches((SELECT password_hash::text FROM smarthub.users WHERE username = 'ben'), '^\$2b\$05\$', 'login strengthens it to $2b$ at bcrypt_cost');
+SET LOCAL smarthub.bcrypt_cost = 4;
 
 -- an email that is also someone else's username: the email wins
 INSERT INTO smarthub.users (id, email, username, password_hash) VALUES

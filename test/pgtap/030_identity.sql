@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(209);
+SELECT plan(213);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -169,7 +169,12 @@ SELECT throws_ok($$INSERT INTO smarthub.entities (entity_type, owner_id) VALUES 
 SELECT throws_ok($$SELECT smarthub.set_current_user('a0000000-0000-4000-8000-000000000004')$$, '42501', NULL, 'untrusted role: set_current_user is 42501');
 SELECT throws_ok($$SET smarthub.user_id = 'a0000000-0000-4000-8000-000000000004'$$, '42602', NULL, 'SET smarthub.user_id is refused');
 SELECT throws_ok($$SELECT set_config('smarthub.current_user_id', 'a0000000-0000-4000-8000-000000000004', false)$$, '42602', NULL, 'set_config smarthub.current_user_id is refused');
-SELECT is(set_config('smarthub.identity_scope', 'session', true), 'session', 'identity_scope can be set');
+-- identity_scope = session would keep an identity for the next client of a pooled connection
+SELECT throws_ok($$SET smarthub.identity_scope = session$$, '42501', NULL, 'an application role cannot SET identity_scope');
+SELECT throws_ok($$SET LOCAL smarthub.identity_scope = session$$, '42501', NULL, '... nor SET LOCAL it');
+SELECT throws_ok($$SELECT set_config('smarthub.identity_scope', 'session', true)$$, '42501', NULL, '... nor set_config it');
+SELECT throws_ok($$ALTER ROLE ident_app SET smarthub.identity_scope = session$$, '42501', NULL, '... nor ALTER ROLE SET it');
+SELECT is(current_setting('smarthub.identity_scope'), 'transaction', 'identity_scope is unchanged');
 SELECT is(smarthub.current_user_id(), NULL, 'still no identity after SET and set_config');
 SELECT is((SELECT count(*)::int FROM smarthub.users), 0, 'still no users visible');
 SELECT is(smarthub.authenticate_key('sk_live_not_a_key'), NULL, 'a bad key returns NULL');

@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/pg_crc.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -381,11 +382,58 @@ UuidText(Datum id)
 }
 
 /*
+ * Write an API key's last_used_at.  Under REPEATABLE READ another backend's
+ * committed touch of the same key makes the UPDATE fail with 40001; that
+ * touch is all this one wanted, so the failure is swallowed in a
+ * subtransaction rather than passed to a caller that only verified a key.
+ * Other errors propagate.  (SERIALIZABLE transactions do not touch at all:
+ * see the caller.)
+ */
+static void
+TouchKey(Datum *touch)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	if (!IsolationUsesXactSnapshot())
+	{
+		Execute(PLAN_TOUCH_KEY, touch, NULL, false, SPI_OK_UPDATE);
+		return;
+	}
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		Execute(PLAN_TOUCH_KEY, touch, NULL, false, SPI_OK_UPDATE);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
  * Verify an API key or session token (see smarthub.h).  Malformed input
  * returns before any table is touched.  A live API key's last_used_at is
  * written when older than smarthub.key_touch_interval, except where writing
- * is impossible (read-only transaction, hot standby): verification itself
- * still works there.  The look-up runs as the extension owner (the hash
+ * is impossible (read-only transaction, hot standby) or could make the
+ * caller's own transaction fail at commit (SERIALIZABLE, whose conflict
+ * checks would count the write): verification itself works everywhere and
+ * never raises.  The look-up runs as the extension owner (the hash
  * columns are the owner's alone), so verify_key and verify_session need not
  * be SECURITY DEFINER: every SQL text here is schema- and operator-qualified.
  */
@@ -439,14 +487,14 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 			found = true;
 			memcpy(user_id->data, DatumGetUUIDP(owner)->data, UUID_LEN);
 			if ((never_used || key_touch_interval == 0 || DatumGetTimestampTz(last) < cutoff) &&
-				!XactReadOnly && !RecoveryInProgress())
+				!XactReadOnly && !RecoveryInProgress() && !IsolationIsSerializable())
 			{
 				Datum		touch[2];
 
 				touch[0] = key_id;
 				/* interval 0 writes on every use, whatever the last value */
 				touch[1] = TimestampTzGetDatum(key_touch_interval == 0 ? DT_NOEND : cutoff);
-				Execute(PLAN_TOUCH_KEY, touch, NULL, false, SPI_OK_UPDATE);
+				TouchKey(touch);
 			}
 		}
 	}

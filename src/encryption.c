@@ -70,6 +70,7 @@ static MemoryContext KeyringContext = NULL;
 static KeyringStatus keyring_status = KEYRING_UNLOADED;
 static KeyringKey *keyring_keys = NULL;
 static int	keyring_nkeys = 0;
+static int	keyring_capacity = 0;	/* entries allocated: all are wiped */
 static int	keyring_current = -1;	/* index of the highest id */
 static char *keyring_problem = NULL;	/* errdetail when BROKEN */
 static bool keyring_exit_registered = false;
@@ -120,12 +121,13 @@ static void
 KeyringWipe(void)
 {
 	if (keyring_keys != NULL)
-		explicit_bzero(keyring_keys, sizeof(KeyringKey) * keyring_nkeys);
+		explicit_bzero(keyring_keys, sizeof(KeyringKey) * keyring_capacity);
 	if (KeyringContext != NULL)
 		MemoryContextDelete(KeyringContext);
 	KeyringContext = NULL;
 	keyring_keys = NULL;
 	keyring_nkeys = 0;
+	keyring_capacity = 0;
 	keyring_current = -1;
 	keyring_problem = NULL;
 	keyring_status = KEYRING_UNLOADED;
@@ -161,10 +163,12 @@ KeyringRefuse(const char *path, const char *fmt,...)
 	va_start(args, fmt);
 	vsnprintf(problem, sizeof(problem), fmt, args);
 	va_end(args);
+	/* every entry: the refused line's key, parsed in full or in part, too */
 	if (keyring_keys != NULL)
-		explicit_bzero(keyring_keys, sizeof(KeyringKey) * keyring_nkeys);
+		explicit_bzero(keyring_keys, sizeof(KeyringKey) * keyring_capacity);
 	keyring_keys = NULL;
 	keyring_nkeys = 0;
+	keyring_capacity = 0;
 	keyring_current = -1;
 	keyring_problem = MemoryContextStrdup(KeyringContext,
 										  psprintf("Keyring file \"%s\": %s.", path, problem));
@@ -235,6 +239,7 @@ KeyringParse(const char *path, const char *buf, int len)
 		if (buf[i] == '\n')
 			maxkeys++;
 	keyring_keys = MemoryContextAllocZero(KeyringContext, sizeof(KeyringKey) * maxkeys);
+	keyring_capacity = maxkeys;
 	keyring_nkeys = 0;
 
 	while (pos < len)
@@ -322,10 +327,22 @@ KeyringLoad(void)
 										   ALLOCSET_SMALL_SIZES);
 
 	/*
+	 * A special file is refused before it is opened: opening a FIFO waits,
+	 * uninterruptibly, for a writer.  O_NONBLOCK covers one swapped in after
+	 * the stat (it changes nothing for a regular file), and fstat below
+	 * refuses it.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+	{
+		KeyringRefuse(path, "not a regular file");
+		return;
+	}
+
+	/*
 	 * Nothing between open() and close() may raise, or the descriptor would
 	 * leak: problems are only noted here and recorded after close().
 	 */
-	fd = open(path, O_RDONLY | PG_BINARY | O_CLOEXEC, 0);
+	fd = open(path, O_RDONLY | O_NONBLOCK | PG_BINARY | O_CLOEXEC, 0);
 	if (fd < 0)
 	{
 		KeyringRefuse(path, "could not open: %m");

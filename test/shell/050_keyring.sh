@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The keyring file on reload: refused as a whole for wrong permissions, a malformed line or a
+# The keyring file on reload: refused as a whole for wrong permissions, a FIFO or device (at once), a malformed line or a
 # duplicate id (55000 with a detail naming the file and line); re-read on every reload even when
 # the path is unchanged (rotation: add key 3, old rows still decrypt, reencrypt moves them, removing
 # key 1 makes key-1 rows fail with 22023); hidden from application roles; absent from pg_dump and
@@ -117,6 +117,18 @@ reload
 check "a file over 1 MB is refused" \
     "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": larger than 1048576 bytes." \
     "$(q $db "SELECT err('SELECT smarthub.encrypt(''x'')')")"
+# A FIFO would make open() wait for a writer, in a backend that cannot be cancelled: it is
+# refused at once (timeout: a hang fails the test instead of stalling it), and so is a device.
+rm -f "$kdir/fifo"; mkfifo -m 600 "$kdir/fifo"; [ "$(id -u)" -eq 0 ] && chown postgres: "$kdir/fifo"
+use_keyring fifo
+check "a FIFO is refused at once" \
+    "55000: the encryption keyring was refused | Keyring file \"$kdir/fifo\": not a regular file." \
+    "$(timeout 20 "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d $db -c "SELECT err('SELECT smarthub.encrypt(''x'')')" 2>&1)"
+q postgres "ALTER SYSTEM SET smarthub.keyring_file = '/dev/zero'" >/dev/null
+reload
+check "a device is refused" \
+    "55000: the encryption keyring was refused | Keyring file \"/dev/zero\": not a regular file." \
+    "$(timeout 20 "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d $db -c "SELECT err('SELECT smarthub.encrypt(''x'')')" 2>&1)"
 printf '# comment\r\n\r\n  1:%s  \r\n\t# another\n' "$k1" | keyring crlf 600
 use_keyring crlf
 check "comments, blank lines, blanks around a line and CRLF line ends are accepted" "Plaintext-Surname-2" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The keyring file on reload: refused as a whole for wrong permissions, a FIFO or device (at once), a malformed line or a
-# duplicate id (55000 with a detail naming the file and line); re-read on every reload even when
+# The keyring file on reload: refused as a whole for wrong permissions, a FIFO or a device (at
+# once), a malformed line or a duplicate id (55000 with a detail naming the file and line); re-read on every reload even when
 # the path is unchanged (rotation: add key 3, old rows still decrypt, reencrypt moves them, removing
 # key 1 makes key-1 rows fail with 22023); hidden from application roles; absent from pg_dump and
 # the server log. Uses its own keyring files through ALTER SYSTEM and restores the setting at exit.

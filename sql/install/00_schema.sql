@@ -26,7 +26,9 @@ CREATE TABLE smarthub.users (
     updated_at        timestamptz  NOT NULL DEFAULT pg_catalog.now(),
     deleted_at        timestamptz,
     CONSTRAINT users_pkey PRIMARY KEY (id),
-    CONSTRAINT email_format CHECK (email OPERATOR(pg_catalog.~) '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$')
+    CONSTRAINT email_format CHECK (email OPERATOR(pg_catalog.~) '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$'),
+    -- not empty, no blanks around it, no control characters: a username is typed to log in
+    CONSTRAINT username_format CHECK (username OPERATOR(pg_catalog.~) '^[^[:space:][:cntrl:]]([^[:cntrl:]]*[^[:space:][:cntrl:]])?$')
 );
 
 CREATE TABLE smarthub.roles (
@@ -228,6 +230,8 @@ COMMENT ON TABLE smarthub.users IS 'Application accounts; soft-deleted when dele
 COMMENT ON COLUMN smarthub.users.id IS 'Primary key (random uuid)';
 COMMENT ON COLUMN smarthub.users.email IS 'Login email, unique case-insensitively';
 COMMENT ON COLUMN smarthub.users.username IS 'Login name, unique case-insensitively';
+COMMENT ON CONSTRAINT username_format ON smarthub.users IS
+    'Not empty, no blanks at either end, no control characters';
 COMMENT ON COLUMN smarthub.users.password_hash IS 'bcrypt hash ($2b$); never readable by application roles';
 COMMENT ON COLUMN smarthub.users.first_name IS 'Given name';
 COMMENT ON COLUMN smarthub.users.last_name IS 'Family name';

@@ -27,7 +27,8 @@ q $db "INSERT INTO smarthub.entities (entity_type, owner_id, name) VALUES ('doc'
 
 as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PGPORT" -U postgres -D "$standby" -R -X stream -c fast
 printf "port = %s\nunix_socket_directories = '%s'\nhot_standby = on\n" "$sport" "$SMARTHUB_CLUSTER" >> "$standby/postgresql.conf"
-as_pg "$PGBIN/pg_ctl" -D "$standby" -l "$SMARTHUB_CLUSTER/standby.log" -w -t 60 start >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$standby" -l "$SMARTHUB_CLUSTER/standby.log" -w -t 60 start >/dev/null \
+    || { tail -n 20 "$SMARTHUB_CLUSTER/standby.log"; echo "  not ok - the standby did not start (port $sport)"; exit 1; }
 sq() { PGPORT=$sport q "$@"; }
 
 wait_replay() {

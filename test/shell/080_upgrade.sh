@@ -86,6 +86,22 @@ SQL
 )"
 done
 
+# 1.1 refuses empty usernames, blanks around them and control characters, which 1.0 accepted:
+# an upgrade over such an account stops, changes nothing, and says what to do.
+db=smarthub_upgrade_bad_username
+fresh_db $db
+q $db "CREATE EXTENSION smarthub VERSION '1.0'"
+q $db "INSERT INTO smarthub.users (email, username, password_hash) VALUES ('blank@example.com', '  ', 'x'), ('tab@example.com', E'a\\tb', 'x')"
+out=$("$PGBIN/psql" -X -qAt -v VERBOSITY=verbose -d $db -c "ALTER EXTENSION smarthub UPDATE" 2>&1 | head -n 1) || true
+check "an upgrade over bad usernames stops with 23514 and a count" \
+    "ERROR:  23514: 2 smarthub user(s) have an empty username, blanks around it, or control characters in it" "$out"
+check "and leaves the database at 1.0" 1.0 "$(q $db "SELECT extversion FROM pg_extension WHERE extname = 'smarthub'")"
+q $db "UPDATE smarthub.users SET username = 'blank' WHERE email = 'blank@example.com'"
+q $db "UPDATE smarthub.users SET username = 'tab' WHERE email = 'tab@example.com'"
+q $db "ALTER EXTENSION smarthub UPDATE"
+check "once they are renamed it upgrades" "$current" "$(q $db "SELECT extversion FROM pg_extension WHERE extname = 'smarthub'")"
+q postgres "DROP DATABASE $db"
+
 # Self-check: each change below is what an upgrade script that missed an object would leave, and
 # the comparison must report it. Each runs in a transaction that is rolled back.
 mutations=(

@@ -30,8 +30,10 @@ done
 [ -n "$pid" ] || { echo "  not ok - the victim transaction did not start"; exit 1; }
 kill -9 "$pid"
 wait || true
-for i in $(seq 100); do q $db "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
-check "the server recovered from the crash" t "$(grep -q 'terminated by signal 9' "$dir/postgresql.log" && q $db "SELECT true")"
+# Crash recovery with fsync = on: up to a minute on a machine busy with other tests' I/O.
+for i in $(seq 300); do q $db "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
+recovered=$(grep -q 'terminated by signal 9' "$dir/postgresql.log" && q $db "SELECT true") || tail -n 20 "$dir/postgresql.log"
+check "the server recovered from the crash" t "$recovered"
 consistent() {
     q $db "SELECT (SELECT count(*) FROM public.ledger) || '/' || (SELECT count(*) FROM public.ledger WHERE amount > 1000 OR amount < 0)
                || '/' || (SELECT count(*) FROM smarthub.audit_logs WHERE entity_type = 'ledger' AND action = 'CREATE')

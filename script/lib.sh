@@ -63,7 +63,10 @@ as_pg() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# First free TCP port on 127.0.0.1 at or above $1.
+# First free TCP port on 127.0.0.1 at or above $1. The scripts' ports (25432 and up) lie below
+# Linux's ephemeral range (32768-60999): a port there can be taken by the local end of any client
+# connection between this check and the bind, which made a standby fail to start with 'Address
+# already in use' while the matrix ran versions side by side.
 free_port() {
     local p=$1
     while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done

@@ -31,6 +31,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
@@ -557,6 +558,64 @@ InstallTriggers(Oid relid, const char *entity_type, const char *id_column,
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
+/*
+ * One entity type belongs to one table, so entity_history(type, id) shows
+ * that table's rows and no forgery of another's: the names of smarthub's
+ * own relations are reserved for them (42939), and a type another audited
+ * table has is refused (42710).  A transaction-level advisory lock on the
+ * type keeps two concurrent enable_audit calls from both taking it.
+ */
+static void
+CheckEntityTypeFree(Oid relid, const char *entity_type)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			schema = get_namespace_oid(SMARTHUB_SCHEMA, false);
+	Oid			own = get_relname_relid(entity_type, schema);
+	Datum		args[2];
+	Oid			save_userid;
+	int			save_sec;
+	char	   *other = NULL;
+
+	if (OidIsValid(own) && own != relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("entity type \"%s\" is reserved for smarthub.%s", entity_type, entity_type),
+				 errhint("Pass another entity_type to enable_audit.")));
+
+	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum((int32) schema),
+						Int32GetDatum((int32) hash_bytes((const unsigned char *) entity_type,
+														 strlen(entity_type))));
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(entity_type);
+	BecomeAuditOwner(&save_userid, &save_sec);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");	/* internal error */
+	if (plan == NULL)
+	{
+		Oid			types[2] = {OIDOID, TEXTOID};
+
+		plan = PrepareKept("SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text"
+						   "  FROM pg_catalog.pg_trigger t"
+						   " WHERE t.tgname OPERATOR(pg_catalog.=) '" AUDIT_TRIGGER "'"
+						   "   AND t.tgfoid OPERATOR(pg_catalog.=) 'smarthub.audit_trigger()'::pg_catalog.regprocedure"
+						   "   AND t.tgrelid OPERATOR(pg_catalog.<>) $1"
+						   "   AND (smarthub.audit_trigger_arguments(t.tgargs))[1] OPERATOR(pg_catalog.=) $2"
+						   " LIMIT 1", 2, types);
+	}
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up audited tables");	/* internal error */
+	if (SPI_processed == 1)
+		other = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (other != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("entity type \"%s\" is already audited on another table", entity_type),
+				 errdetail("Table %s records its audit rows under that entity type.", other),
+				 errhint("Pass another entity_type to enable_audit.")));
+}
+
 /* Names from a text[] argument; NULL array or element → 22004. */
 static char **
 ArgNames(FunctionCallInfo fcinfo, int argno, const char *argname, int *n)
@@ -656,6 +715,7 @@ smarthub_enable_audit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("entity_type must be at most %d characters", ENTITY_TYPE_MAX)));
+	CheckEntityTypeFree(relid, entity_type);
 
 	InstallTriggers(relid, entity_type, id_column, excluded, nexcluded, kept, nkept);
 	PG_RETURN_VOID();

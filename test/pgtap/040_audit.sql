@@ -1,7 +1,7 @@
 -- Audit: enable/disable errors, privileges, append-only enforcement for every role, the user_id
 -- foreign key's SET NULL, purge, and auditing by a role that cannot write the audit log.
 BEGIN;
-SELECT plan(62);
+SELECT plan(68);
 
 -- objects and privileges
 SELECT has_function('smarthub', 'audit_trigger', ARRAY[]::text[], 'audit_trigger() exists');
@@ -101,6 +101,14 @@ SELECT lives_ok($$SELECT smarthub.enable_audit('public.tap_own')$$, 'owner enabl
 INSERT INTO public.tap_own VALUES ('00000000-0000-0000-0000-00000000aa02', 'x');
 SELECT throws_ok($$SELECT smarthub.disable_audit('public.tap_t')$$, '42501', NULL, 'non-owner cannot disable_audit');
 SELECT throws_ok($$SELECT smarthub.enable_audit('smarthub.sessions')$$, '42501', NULL, 'non-owner cannot enable_audit');
+-- an owner cannot make its rows pass for another table's history: one entity type, one table
+SELECT throws_ok($$SELECT smarthub.enable_audit('public.tap_own', entity_type => 'users')$$, '42939', NULL, 'entity type users is reserved for smarthub.users');
+SELECT throws_ok($$SELECT smarthub.enable_audit('public.tap_own', entity_type => 'audit_logs')$$, '42939', NULL, '... audit_logs too (a forged TRUNCATE or PURGE)');
+SELECT throws_ok($$SELECT smarthub.enable_audit('public.tap_own', entity_type => 'tap')$$, '42710', NULL, 'a type another audited table has → 42710');
+CREATE TABLE public.entities (id uuid PRIMARY KEY);
+SELECT throws_ok($$SELECT smarthub.enable_audit('public.entities')$$, '42939', NULL, 'the default type of a table named like one of smarthub''s is refused too');
+SELECT lives_ok($$SELECT smarthub.enable_audit('public.entities', entity_type => 'my_entities')$$, 'with a type of its own it is audited');
+SELECT lives_ok($$SELECT smarthub.enable_audit('public.tap_own')$$, 'enable_audit again with the table''s own type');
 SELECT lives_ok($$ALTER TABLE public.tap_own RENAME COLUMN v TO w$$, 'owner can rename a column of an audited table');
 SELECT lives_ok($$SELECT smarthub.disable_audit('public.tap_own')$$, 'owner disables auditing of their table');
 RESET ROLE;

@@ -5,7 +5,7 @@ CREATE FUNCTION bench_audit.floor_audit() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes)
-    VALUES ('users', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, 'UPDATE',
+    VALUES ('bench_users', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, 'UPDATE',
             '{"after": null, "before": null}');
     RETURN NULL;
 END

@@ -26,7 +26,7 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON bench_audit.users_floor
     FOR EACH ROW EXECUTE FUNCTION bench_audit.floor_audit();
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON bench_audit.users_plpgsql
     FOR EACH ROW EXECUTE FUNCTION bench_audit.plpgsql_audit('{password_hash}', '{updated_at,last_login_at}');
-SELECT smarthub.enable_audit('bench_audit.users_smarthub', '{password_hash}', '{updated_at,last_login_at}', 'users');
+SELECT smarthub.enable_audit('bench_audit.users_smarthub', '{password_hash}', '{updated_at,last_login_at}', 'bench_users');
 -- Warm-up: grow audit_logs' indexes once (then roll back), so that whichever variant runs first
 -- does not pay alone for the page splits every later run reuses.
 BEGIN;

@@ -5,7 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 base=$((PGPORT + 50))    # apart from the other tests' clusters (script/matrix runs versions side by side)
-trap 'for s in "$REPO"/.tmp/server-*.env; do [ -e "$s" ] && SMARTHUB_PORT_BASE= "$REPO/script/server" stop "$(sed -n "s/^PGPORT=//p" "$s")" >/dev/null 2>&1; done; rm -rf "$work"' EXIT
+# On any exit, stop the servers this test started (never a developer's own script/server).
+a_port= b_port= c_port=
+trap 'for p in $a_port $b_port $c_port; do "$REPO/script/server" stop "$p" >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
 
 # start NAME: script/server in the background with default signal handling (a background job of a
 # script would ignore SIGINT); waits for its connection line and sets NAME_pid, NAME_port.

@@ -5,11 +5,13 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).c
 MODULE_big = smarthub
 OBJS = \
 	src/smarthub.o \
+	src/foundation.o \
 	src/updated_at.o \
 	src/identity.o \
 	src/password.o \
 	src/token.o \
 	src/audit.o \
+	src/account.o \
 	src/jsonb_diff.o \
 	src/encryption.o
 

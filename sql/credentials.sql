@@ -58,6 +58,33 @@ SELECT action, entity_type, changes FROM smarthub.audit_logs
 SELECT smarthub.revoke_user_sessions((SELECT id FROM smarthub.users WHERE username = 'zed')) AS live_sessions_revoked;
 SELECT smarthub.purge_expired_sessions() AS purged;
 
+-- Every failed login does the work of one bcrypt computation at bcrypt_cost: 2^6 = 64 rounds here,
+-- whatever failed (counted, not timed). Only a stored hash above bcrypt_cost costs more.
+SET smarthub.bcrypt_cost = 6;
+INSERT INTO smarthub.users (email, username, password_hash, is_active) VALUES
+    ('w1@example.com', 'work_current', smarthub.hash_password('pw', 6), true),
+    ('w2@example.com', 'work_cheap',   smarthub.hash_password('pw', 4), true),
+    ('w3@example.com', 'work_off',     smarthub.hash_password('pw', 6), false),
+    ('w4@example.com', 'work_garbage', 'not a bcrypt hash', true),
+    ('w5@example.com', 'work_ceiling', smarthub.hash_password('pw', 9), true),
+    ('w6@example.com', 'work_dearer',  smarthub.hash_password('pw', 7), true);
+SET smarthub.bcrypt_max_cost = 8;
+SET client_min_messages = debug1;
+SELECT smarthub.login('nobody', 'pw') AS unknown_login;
+SELECT smarthub.login('work_current', 'wrong') AS wrong_password;
+SELECT smarthub.login('work_cheap', 'wrong') AS wrong_password_cheap_hash;
+SELECT smarthub.login('work_current', repeat('x', 100)) AS over_long_password;
+SELECT smarthub.login('work_current', NULL) AS null_password;
+SELECT smarthub.login(repeat('x', 300), 'pw') AS over_long_login;
+SELECT smarthub.login('work_off', 'pw') AS inactive;
+SELECT smarthub.login('work_garbage', 'pw') AS malformed_hash;
+SELECT smarthub.login('work_ceiling', 'pw') AS hash_above_max_cost;
+SELECT smarthub.login('work_dearer', 'wrong') AS hash_above_bcrypt_cost;
+RESET client_min_messages;
+DELETE FROM smarthub.users WHERE username LIKE 'work\_%';
+RESET smarthub.bcrypt_max_cost;
+SET smarthub.bcrypt_cost = 4;
+
 -- declarations
 SELECT p.oid::regprocedure AS function, p.provolatile AS vol, p.proisstrict AS strict, p.prosecdef AS definer,
        p.proparallel AS par, p.procost::int AS cost

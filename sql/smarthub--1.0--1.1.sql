@@ -23,3 +23,23 @@ ALTER TABLE smarthub.users ADD CONSTRAINT username_format
     CHECK (username OPERATOR(pg_catalog.~) '^[^[:space:][:cntrl:]]([^[:cntrl:]]*[^[:space:][:cntrl:]])?$');
 COMMENT ON CONSTRAINT username_format ON smarthub.users IS
     'Not empty, no blanks at either end, no control characters';
+
+-- A call is judged by the role that made it: the credential and account functions become
+-- SECURITY INVOKER (their C code switches to the owner around its own queries only), so a role's
+-- code that PostgreSQL runs as that role is never judged as smarthub's owner.
+ALTER FUNCTION smarthub.set_password(uuid, text) SECURITY INVOKER;
+ALTER FUNCTION smarthub.create_user(text, text, text, text, text, text[]) SECURITY INVOKER;
+ALTER FUNCTION smarthub.create_api_key(uuid, text, timestamptz, text) SECURITY INVOKER;
+ALTER FUNCTION smarthub.revoke_api_key(uuid) SECURITY INVOKER;
+ALTER FUNCTION smarthub.create_session(uuid, interval, inet, text) SECURITY INVOKER;
+ALTER FUNCTION smarthub.revoke_session(text) SECURITY INVOKER;
+ALTER FUNCTION smarthub.revoke_user_sessions(uuid) SECURITY INVOKER;
+ALTER FUNCTION smarthub.purge_expired_sessions() SECURITY INVOKER;
+ALTER FUNCTION smarthub.login(text, text, inet, text, interval) SECURITY INVOKER;
+
+-- The actor of an audit row, kept when the user is deleted (user_id's foreign key sets it NULL).
+-- Rows written before 1.1 keep actor_id NULL: the log is append-only, even for an upgrade.
+ALTER TABLE smarthub.audit_logs ADD COLUMN actor_id uuid;
+COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE or PURGE';
+COMMENT ON COLUMN smarthub.audit_logs.db_role IS 'Database session user that made the change (the code''s role inside ANALYZE, REINDEX and other operations run on another role''s behalf)';
+COMMENT ON COLUMN smarthub.audit_logs.actor_id IS 'Application user who acted, kept when that user is deleted; NULL when unknown, and in rows written before 1.1';

@@ -15,9 +15,9 @@
  * is what invalidates our cache.  No separate table can disagree with the
  * triggers that actually fire.
  *
- * Audit rows are inserted through a kept SPI plan run as the owner of
- * smarthub.audit_logs (SetUserIdAndSecContext with SECURITY_NOFORCE_RLS,
- * as PostgreSQL's own RI triggers do): application roles have no INSERT
+ * Audit rows are written by one function, SmarthubAuditWrite, through a
+ * kept SPI plan run as the extension owner (SmarthubBecomeOwner, as
+ * PostgreSQL's own RI triggers do): application roles have no INSERT
  * privilege on the log and its row-level security must not hide the log
  * from itself, yet the insert keeps everything the executor does for us:
  * column defaults (db_role, txid, created_at), every index, the foreign
@@ -67,7 +67,7 @@ typedef struct AuditTable
 	Oid			relid;
 	bool		valid;
 	MemoryContext cxt;			/* everything below lives here */
-	Datum		entity_type;	/* text */
+	char	   *entity_type;
 	AttrNumber	id_attnum;
 	int			ncols;
 	SmarthubAuditColumn *cols;
@@ -75,13 +75,13 @@ typedef struct AuditTable
 
 static HTAB *audit_tables = NULL;
 
-/* smarthub.audit_logs: its OID and owner, looked up once (0 = not yet). */
+/* smarthub.audit_logs' OID, looked up once (0 = not yet), and whether it has actor_id. */
 static Oid	audit_logs_relid = InvalidOid;
-static Oid	audit_logs_owner = InvalidOid;
+static bool audit_logs_has_actor;
 
-/* Kept insert plans: without an identity, and with one ($7). */
-static SPIPlanPtr insert_plan_anon = NULL;
-static SPIPlanPtr insert_plan_user = NULL;
+/* The insert, and the one for a database still at 1.0 (no actor_id) until it is updated. */
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr insert_plan_1_0 = NULL;
 
 /* True only while purge_audit_logs runs its DELETE (the guard lets it through). */
 static bool purge_active = false;
@@ -100,7 +100,7 @@ AuditRelcacheCallback(Datum arg, Oid relid)
 	AuditTable *entry;
 
 	if (!OidIsValid(relid) || relid == audit_logs_relid)
-		audit_logs_relid = audit_logs_owner = InvalidOid;
+		audit_logs_relid = InvalidOid;
 	if (audit_tables == NULL)
 		return;
 	hash_seq_init(&status, audit_tables);
@@ -123,23 +123,18 @@ AuditInit(void)
 	CacheRegisterSyscacheCallback(TYPEOID, AuditTypeCallback, (Datum) 0);
 }
 
-/* OID of smarthub.audit_logs and of its owner, cached. */
+/* OID of smarthub.audit_logs, cached. */
 static Oid
-AuditLogsOwner(void)
+AuditLogsRelid(void)
 {
-	HeapTuple	tup;
-
-	if (OidIsValid(audit_logs_owner))
-		return audit_logs_owner;
-	audit_logs_relid = get_relname_relid("audit_logs", get_namespace_oid(SMARTHUB_SCHEMA, false));
 	if (!OidIsValid(audit_logs_relid))
-		elog(ERROR, "relation smarthub.audit_logs does not exist");	/* internal error */
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(audit_logs_relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", audit_logs_relid);	/* internal error */
-	audit_logs_owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return audit_logs_owner;
+	{
+		audit_logs_relid = get_relname_relid("audit_logs", get_namespace_oid(SMARTHUB_SCHEMA, false));
+		if (!OidIsValid(audit_logs_relid))
+			elog(ERROR, "relation smarthub.audit_logs does not exist");	/* internal error */
+		audit_logs_has_actor = get_attnum(audit_logs_relid, "actor_id") > 0;
+	}
+	return audit_logs_relid;
 }
 
 /* The names in a text[]; a NULL element is 22004, naming what the list is. */
@@ -262,7 +257,7 @@ BuildAuditTable(AuditTable *entry, Trigger *trigger, Relation rel)
 									   ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(entry->cxt);
 	entry->relid = RelationGetRelid(rel);
-	entry->entity_type = CStringGetTextDatum(trigger->tgargs[0]);
+	entry->entity_type = pstrdup(trigger->tgargs[0]);
 	entry->id_attnum = idnum;
 	entry->cols = palloc0(Max(desc->natts, 1) * sizeof(SmarthubAuditColumn));
 	entry->ncols = 0;
@@ -316,79 +311,81 @@ GetAuditTable(Trigger *trigger, Relation rel)
 	return entry;
 }
 
-/* Run the rest of the transaction's SPI work as the audit log's owner; see the file header. */
-static void
-BecomeAuditOwner(Oid *save_userid, int *save_sec)
-{
-	Oid			owner = AuditLogsOwner();
-
-	GetUserIdAndSecContext(save_userid, save_sec);
-	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-}
-
-static SPIPlanPtr
-PrepareKept(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));	/* internal error */
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");	/* internal error */
-	return plan;
-}
-
 /*
- * Insert one audit row.  With an identity, the user id goes through a
- * FOR KEY SHARE sub-select: NULL when that user no longer exists (a user
- * deleting their own account, whose row our own statement just removed),
- * and locked against concurrent deletion until the foreign key check.
+ * Write one audit row (see smarthub.h).  user_id goes through a FOR KEY
+ * SHARE sub-select: NULL when that user no longer exists (a user deleting
+ * their own account, whose row our own statement just removed), and locked
+ * against concurrent deletion until the foreign key check.  actor_id keeps
+ * the id whatever becomes of the user.  db_role is the session's user,
+ * except for code PostgreSQL runs on another role's behalf (an index
+ * expression during someone else's ANALYZE): that code's role made the
+ * change.
  */
-static void
-AuditInsert(Datum entity_type, Datum entity_id, const char *action, Jsonb *changes)
+void
+SmarthubAuditWrite(const char *entity_type, const pg_uuid_t *entity_id, const char *action,
+				   Jsonb *changes, const pg_uuid_t *actor, Datum ip, bool ip_isnull,
+				   text *user_agent)
 {
-	Oid			types[7] = {TEXTOID, UUIDOID, TEXTOID, JSONBOID, INETOID, TEXTOID, UUIDOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	pg_uuid_t	user_id;
-	bool		has_user = SmarthubGetIdentity(&user_id);
-	bool		ip_isnull;
-	text	   *user_agent;
-	Oid			save_userid;
-	int			save_sec;
-	int			rc;
+	static const Oid types[8] = {TEXTOID, UUIDOID, TEXTOID, JSONBOID, INETOID, TEXTOID,
+	UUIDOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			role = InSecurityRestrictedOperation() ? GetUserId() : GetSessionUserId();
+	SmarthubSavedUser saved;
 
-	SmarthubGetRequestContext(&values[4], &ip_isnull, &user_agent);
-	values[0] = entity_type;
-	values[1] = entity_id;
+	values[0] = CStringGetTextDatum(entity_type);
+	values[1] = UUIDPGetDatum(entity_id);
 	values[2] = CStringGetTextDatum(action);
 	values[3] = changes ? JsonbPGetDatum(changes) : (Datum) 0;
 	nulls[3] = changes ? ' ' : 'n';
+	values[4] = ip;
 	nulls[4] = ip_isnull ? 'n' : ' ';
 	values[5] = user_agent ? PointerGetDatum(user_agent) : (Datum) 0;
 	nulls[5] = user_agent ? ' ' : 'n';
-	values[6] = has_user ? UUIDPGetDatum(&user_id) : (Datum) 0;
+	values[6] = actor ? UUIDPGetDatum(actor) : (Datum) 0;
+	nulls[6] = actor ? ' ' : 'n';
+	values[7] = CStringGetTextDatum(GetUserNameFromId(role, false));
 
-	BecomeAuditOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-	if (!has_user && insert_plan_anon == NULL)
-		insert_plan_anon = PrepareKept(
-			"INSERT INTO smarthub.audit_logs"
-			" (user_id, entity_type, entity_id, action, changes, ip_address, user_agent)"
-			" VALUES (NULL, $1, $2, $3, $4, $5, $6)", 6, types);
-	if (has_user && insert_plan_user == NULL)
-		insert_plan_user = PrepareKept(
-			"INSERT INTO smarthub.audit_logs"
-			" (user_id, entity_type, entity_id, action, changes, ip_address, user_agent)"
-			" VALUES ((SELECT u.id FROM smarthub.users u"
-			"          WHERE u.id OPERATOR(pg_catalog.=) $7 FOR KEY SHARE),"
-			"         $1, $2, $3, $4, $5, $6)", 7, types);
-	rc = SPI_execute_plan(has_user ? insert_plan_user : insert_plan_anon, values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));	/* internal error */
+	(void) AuditLogsRelid();
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
+	if (audit_logs_has_actor)
+		SmarthubExecute(SmarthubKeepPlan(&insert_plan,
+										 "INSERT INTO smarthub.audit_logs"
+										 " (user_id, entity_type, entity_id, action, changes, ip_address,"
+										 "  user_agent, actor_id, db_role)"
+										 " VALUES ((SELECT u.id FROM smarthub.users u"
+										 "          WHERE u.id OPERATOR(pg_catalog.=) $7 FOR KEY SHARE),"
+										 "         $1, $2, $3, $4, $5, $6, $7, $8)",
+										 8, types),
+						values, nulls, false, SPI_OK_INSERT);
+	else
+		SmarthubExecute(SmarthubKeepPlan(&insert_plan_1_0,
+										 "INSERT INTO smarthub.audit_logs"
+										 " (user_id, entity_type, entity_id, action, changes, ip_address,"
+										 "  user_agent, db_role)"
+										 " VALUES ((SELECT u.id FROM smarthub.users u"
+										 "          WHERE u.id OPERATOR(pg_catalog.=) $7 FOR KEY SHARE),"
+										 "         $1, $2, $3, $4, $5, $6, $8)",
+										 8, types),
+						values, nulls, false, SPI_OK_INSERT);
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
+}
+
+void
+SmarthubAuditWriteForIdentity(const char *entity_type, const pg_uuid_t *entity_id,
+							  const char *action, Jsonb *changes)
+{
+	pg_uuid_t	user_id;
+	bool		has_user = SmarthubGetIdentity(&user_id);
+	Datum		ip;
+	bool		ip_isnull;
+	text	   *user_agent;
+
+	SmarthubGetRequestContext(&ip, &ip_isnull, &user_agent);
+	SmarthubAuditWrite(entity_type, entity_id, action, changes, has_user ? &user_id : NULL,
+					   ip, ip_isnull, user_agent);
 }
 
 /*
@@ -426,7 +423,7 @@ smarthub_audit_trigger(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		AuditInsert(entry->entity_type, UUIDPGetDatum(&zero_uuid), "TRUNCATE", NULL);
+		SmarthubAuditWriteForIdentity(entry->entity_type, &zero_uuid, "TRUNCATE", NULL);
 		return PointerGetDatum(NULL);
 	}
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
@@ -461,7 +458,7 @@ smarthub_audit_trigger(PG_FUNCTION_ARGS)
 				 errdetail("The audit log needs the id column \"%s\" to identify the row.",
 						   NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation),
 												 entry->id_attnum - 1)->attname))));
-	AuditInsert(entry->entity_type, id, action, changes);
+	SmarthubAuditWriteForIdentity(entry->entity_type, DatumGetUUIDP(id), action, changes);
 	return PointerGetDatum(NULL);
 }
 
@@ -482,8 +479,7 @@ CheckAuditable(Oid relid)
 	switch (relkind)
 	{
 		case RELKIND_RELATION:
-			(void) AuditLogsOwner();	/* looks up audit_logs_relid */
-			if (relid == audit_logs_relid)
+			if (relid == AuditLogsRelid())
 				ereport(ERROR,
 						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						 errmsg("smarthub.audit_logs cannot be audited"),
@@ -542,12 +538,10 @@ InstallTriggers(Oid relid, const char *entity_type, const char *id_column,
 								quote_literal_cstr(id_column),
 								quote_literal_cstr(NameArrayLiteral(excluded, nexcluded)),
 								quote_literal_cstr(NameArrayLiteral(ignored, nignored)));
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 
-	BecomeAuditOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	ExecDDL(psprintf("CREATE OR REPLACE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s"
 					 " FOR EACH ROW EXECUTE FUNCTION smarthub.audit_trigger(%s)",
 					 AUDIT_TRIGGER, table, args));
@@ -555,7 +549,7 @@ InstallTriggers(Oid relid, const char *entity_type, const char *id_column,
 					 " FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_trigger(%s)",
 					 AUDIT_TRUNCATE_TRIGGER, table, args));
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 }
 
 /*
@@ -569,11 +563,11 @@ static void
 CheckEntityTypeFree(Oid relid, const char *entity_type)
 {
 	static SPIPlanPtr plan = NULL;
+	static const Oid types[2] = {OIDOID, TEXTOID};
 	Oid			schema = get_namespace_oid(SMARTHUB_SCHEMA, false);
 	Oid			own = get_relname_relid(entity_type, schema);
 	Datum		args[2];
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 	char	   *other = NULL;
 
 	if (OidIsValid(own) && own != relid)
@@ -587,27 +581,21 @@ CheckEntityTypeFree(Oid relid, const char *entity_type)
 														 strlen(entity_type))));
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = CStringGetTextDatum(entity_type);
-	BecomeAuditOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-	if (plan == NULL)
-	{
-		Oid			types[2] = {OIDOID, TEXTOID};
-
-		plan = PrepareKept("SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text"
-						   "  FROM pg_catalog.pg_trigger t"
-						   " WHERE t.tgname OPERATOR(pg_catalog.=) '" AUDIT_TRIGGER "'"
-						   "   AND t.tgfoid OPERATOR(pg_catalog.=) 'smarthub.audit_trigger()'::pg_catalog.regprocedure"
-						   "   AND t.tgrelid OPERATOR(pg_catalog.<>) $1"
-						   "   AND (smarthub.audit_trigger_arguments(t.tgargs))[1] OPERATOR(pg_catalog.=) $2"
-						   " LIMIT 1", 2, types);
-	}
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up audited tables");	/* internal error */
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
+	SmarthubExecute(SmarthubKeepPlan(&plan,
+									 "SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text"
+									 "  FROM pg_catalog.pg_trigger t"
+									 " WHERE t.tgname OPERATOR(pg_catalog.=) '" AUDIT_TRIGGER "'"
+									 "   AND t.tgfoid OPERATOR(pg_catalog.=) 'smarthub.audit_trigger()'::pg_catalog.regprocedure"
+									 "   AND t.tgrelid OPERATOR(pg_catalog.<>) $1"
+									 "   AND (smarthub.audit_trigger_arguments(t.tgargs))[1] OPERATOR(pg_catalog.=) $2"
+									 " LIMIT 1", 2, types),
+					args, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 		other = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 	if (other != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -735,8 +723,7 @@ smarthub_disable_audit(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *table;
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 
 	if (get_rel_name(relid) == NULL)
 		ereport(ERROR,
@@ -751,15 +738,14 @@ smarthub_disable_audit(PG_FUNCTION_ARGS)
 
 	table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									   get_rel_name(relid));
-	BecomeAuditOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	if (OidIsValid(FindTrigger(relid, AUDIT_TRIGGER)))
 		ExecDDL(psprintf("DROP TRIGGER %s ON %s", AUDIT_TRIGGER, table));
 	if (OidIsValid(FindTrigger(relid, AUDIT_TRUNCATE_TRIGGER)))
 		ExecDDL(psprintf("DROP TRIGGER %s ON %s", AUDIT_TRUNCATE_TRIGGER, table));
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 	PG_RETURN_VOID();
 }
 
@@ -860,8 +846,7 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 	uint64		ntriggers;
 	Oid		   *relids;
 	char	 ***args;
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -885,9 +870,8 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 	 * audit log's owner: whoever runs ALTER TABLE fires this, and
 	 * audit_trigger_arguments is not executable by PUBLIC.
 	 */
-	BecomeAuditOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	rc = SPI_execute("SELECT t.tgrelid, smarthub.audit_trigger_arguments(t.tgargs)"
 					 "  FROM pg_catalog.pg_trigger t"
 					 " WHERE t.tgname OPERATOR(pg_catalog.=) 'smarthub_audit'"
@@ -921,7 +905,7 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 
 	for (i = 0; i < ntriggers; i++)
 	{
@@ -1023,8 +1007,7 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	Interval   *older_than = PG_GETARG_INTERVAL_P(0);
 	Interval	zero;
 	pg_uuid_t	user_id;
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 	Oid			argtypes[1] = {INTERVALOID};
 	Datum		argvalues[1];
 	volatile int rc = 0;
@@ -1047,9 +1030,8 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 				 errdetail("The current application identity does not hold the admin role.")));
 
 	argvalues[0] = IntervalPGetDatum(older_than);
-	BecomeAuditOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	purge_active = true;
 	PG_TRY();
 	{
@@ -1067,11 +1049,11 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 		elog(ERROR, "audit purge failed: %s", SPI_result_code_string(rc));	/* internal error */
 	purged = SPI_processed;
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 
 	values[0] = IntervalPGetDatum(older_than);
 	values[1] = Int64GetDatum((int64) purged);
-	AuditInsert(CStringGetTextDatum("audit_logs"), UUIDPGetDatum(&zero_uuid), "PURGE",
-				SmarthubJsonbObject(2, keys, values, nulls, types));
+	SmarthubAuditWriteForIdentity("audit_logs", &zero_uuid, "PURGE",
+								  SmarthubJsonbObject(2, keys, values, nulls, types));
 	PG_RETURN_INT64((int64) purged);
 }

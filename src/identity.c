@@ -306,72 +306,15 @@ IdentityInit(void)
 	ProcessUtility_hook = IdentityProcessUtility;
 }
 
-/* ---- privileged look-ups ---- */
-
-/* Owner of schema smarthub, i.e. of the extension and its tables. */
-static Oid
-ExtensionOwner(void)
-{
-	Oid			nspoid = get_namespace_oid(SMARTHUB_SCHEMA, true);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(nspoid))
-		return InvalidOid;
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspoid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nspoid);	/* internal error */
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
- * Run the next SPI queries as the extension owner, like the RI triggers do:
- * the owner is not subject to the tables' RLS (which itself calls has_role),
- * and the caller needs no privilege on user_roles.  An error restores the
- * previous user id through transaction abort.
- */
-void
-SmarthubBecomeOwner(Oid *save_userid, int *save_sec)
-{
-	Oid			owner = ExtensionOwner();
-
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_SCHEMA),
-				 errmsg("schema \"%s\" does not exist", SMARTHUB_SCHEMA),
-				 errhint("Run CREATE EXTENSION smarthub.")));
-	GetUserIdAndSecContext(save_userid, save_sec);
-	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_NOFORCE_RLS);
-}
-
-static SPIPlanPtr
-PreparePlan(SPIPlanPtr *plan, const char *sql)
-{
-	if (*plan == NULL)
-	{
-		Oid			argtypes[1] = {UUIDOID};
-		SPIPlanPtr	p = SPI_prepare(sql, 1, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));	/* internal error */
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");	/* internal error */
-		*plan = p;
-	}
-	return *plan;
-}
+/* ---- roles ---- */
 
 /* Load the identity's role names into the cache (one query). */
 static void
 LoadRoles(void)
 {
-	Oid			save_userid;
-	int			save_sec;
+	static const Oid types[1] = {UUIDOID};
+	SmarthubSavedUser saved;
 	Datum		values[1];
-	int			rc;
 	uint64		i;
 
 	MemoryContextReset(RolesContext);
@@ -379,19 +322,16 @@ LoadRoles(void)
 	roles_count = 0;
 	roles_valid = false;
 
-	SmarthubBecomeOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-	PreparePlan(&roles_plan,
-				"SELECT r.name::pg_catalog.text"
-				"  FROM smarthub.user_roles ur"
-				"  JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id"
-				" WHERE ur.user_id OPERATOR(pg_catalog.=) $1"
-				" ORDER BY r.name COLLATE \"C\"");
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	values[0] = UUIDPGetDatum(&current.user);
-	rc = SPI_execute_plan(roles_plan, values, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
+	SmarthubExecute(SmarthubKeepPlan(&roles_plan,
+									 "SELECT r.name::pg_catalog.text"
+									 "  FROM smarthub.user_roles ur"
+									 "  JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id"
+									 " WHERE ur.user_id OPERATOR(pg_catalog.=) $1"
+									 " ORDER BY r.name COLLATE \"C\"", 1, types),
+					values, NULL, true, SPI_OK_SELECT);
 	roles_names = MemoryContextAlloc(RolesContext, sizeof(char *) * (SPI_processed + 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -401,7 +341,7 @@ LoadRoles(void)
 	}
 	roles_count = (int) SPI_processed;
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 
 	roles_user = current.user;
 	roles_lxid = SmarthubLocalXid();
@@ -413,7 +353,7 @@ LoadRoles(void)
 static bool
 EnsureRoles(void)
 {
-	if (!current.has_user)
+	if (!SmarthubGetIdentity(NULL))
 		return false;
 	if (!roles_valid ||
 		roles_lxid != SmarthubLocalXid() ||
@@ -423,35 +363,19 @@ EnsureRoles(void)
 	return true;
 }
 
-/*
- * Trusted roles may impersonate and act for anyone: superusers, members of
- * the extension owner, and roles with EXECUTE on smarthub.set_current_user
- * (which is what grant_access(..., trusted => true) grants).
- */
-static bool
-RoleIsTrusted(Oid roleid)
-{
-	Oid			owner;
-	Oid			argtypes[1] = {UUIDOID};
-	Oid			fn;
-
-	if (superuser_arg(roleid))
-		return true;
-	owner = ExtensionOwner();
-	if (OidIsValid(owner) && has_privs_of_role(roleid, owner))
-		return true;
-	fn = LookupFuncName(list_make2(makeString(SMARTHUB_SCHEMA),
-								   makeString("set_current_user")),
-						1, argtypes, true);
-	return OidIsValid(fn) && pg_proc_aclcheck(fn, roleid, ACL_EXECUTE) == ACLCHECK_OK;
-}
-
 /* ---- shared helpers (smarthub.h) ---- */
 
+/*
+ * The identity, as the current code may see it: inside a security-restricted
+ * operation (a table owner's index expressions or materialized view query
+ * run for whoever started ANALYZE, REINDEX, REFRESH...) there is none, so
+ * that code can neither read as the session's user through RLS nor act as
+ * it.
+ */
 bool
 SmarthubGetIdentity(pg_uuid_t *user_id)
 {
-	if (!current.has_user)
+	if (!current.has_user || InSecurityRestrictedOperation())
 		return false;
 	if (user_id != NULL)
 		*user_id = current.user;
@@ -511,11 +435,13 @@ SmarthubIdentityHasRole(const char *role_name)
 }
 
 void
-SmarthubCheckActingFor(const pg_uuid_t *target_user)
+SmarthubCheckActingFor(FunctionCallInfo fcinfo, const char *what, const pg_uuid_t *target_user)
 {
+	Oid			caller = SmarthubCaller(fcinfo);
 	pg_uuid_t	me;
 
-	if (RoleIsTrusted(GetOuterUserId()))
+	SmarthubRefuseOnSomeoneElsesBehalf(what);
+	if (SmarthubRoleIsTrusted(caller))
 		return;
 	if (SmarthubGetIdentity(&me))
 	{
@@ -529,13 +455,13 @@ SmarthubCheckActingFor(const pg_uuid_t *target_user)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: only an admin identity or a trusted role may do this"),
 				 errdetail("Role \"%s\" is not trusted and the current identity does not hold the admin role.",
-						   GetUserNameFromId(GetOuterUserId(), false)),
+						   GetUserNameFromId(caller, false)),
 				 errhint("Authenticate as an admin, or use a role granted with smarthub.grant_access(role, trusted => true).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to act for another user"),
 			 errdetail("Role \"%s\" is not trusted, and the current identity is neither that user nor an admin.",
-					   GetUserNameFromId(GetOuterUserId(), false)),
+					   GetUserNameFromId(caller, false)),
 			 errhint("Authenticate as that user first.")));
 }
 
@@ -546,12 +472,10 @@ PG_FUNCTION_INFO_V1(smarthub_current_user_id);
 Datum
 smarthub_current_user_id(PG_FUNCTION_ARGS)
 {
-	pg_uuid_t  *result;
+	pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
 
-	if (!current.has_user)
+	if (!SmarthubGetIdentity(result))
 		PG_RETURN_NULL();
-	result = palloc(sizeof(pg_uuid_t));
-	*result = current.user;
 	PG_RETURN_UUID_P(result);
 }
 
@@ -567,6 +491,7 @@ Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
 	pg_uuid_t	user;
 	bool		verified = false;
 
+	SmarthubRefuseOnSomeoneElsesBehalf(kind == SMARTHUB_API_KEY ? "authenticate_key" : "authenticate_session");
 	if (!PG_ARGISNULL(0))
 	{
 		verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
@@ -610,15 +535,15 @@ PG_FUNCTION_INFO_V1(smarthub_set_current_user);
 Datum
 smarthub_set_current_user(PG_FUNCTION_ARGS)
 {
+	static const Oid types[1] = {UUIDOID};
 	pg_uuid_t	user;
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 	Datum		values[1];
-	int			rc;
 	bool		found,
 				active = false,
 				isnull;
 
+	SmarthubRefuseOnSomeoneElsesBehalf("set_current_user");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -626,21 +551,18 @@ smarthub_set_current_user(PG_FUNCTION_ARGS)
 				 errhint("Use smarthub.clear_current_user() to clear the identity.")));
 	user = *PG_GETARG_UUID_P(0);
 
-	SmarthubBecomeOwner(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-	PreparePlan(&user_plan,
-				"SELECT is_active AND deleted_at IS NULL FROM smarthub.users"
-				" WHERE id OPERATOR(pg_catalog.=) $1");
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	values[0] = UUIDPGetDatum(&user);
-	rc = SPI_execute_plan(user_plan, values, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
+	SmarthubExecute(SmarthubKeepPlan(&user_plan,
+									 "SELECT is_active AND deleted_at IS NULL FROM smarthub.users"
+									 " WHERE id OPERATOR(pg_catalog.=) $1", 1, types),
+					values, NULL, true, SPI_OK_SELECT);
 	found = SPI_processed == 1;
 	if (found)
 		active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 
 	if (!found)
 		ereport(ERROR,
@@ -662,6 +584,7 @@ PG_FUNCTION_INFO_V1(smarthub_clear_current_user);
 Datum
 smarthub_clear_current_user(PG_FUNCTION_ARGS)
 {
+	SmarthubRefuseOnSomeoneElsesBehalf("clear_current_user");
 	SmarthubSetIdentity(NULL);
 	PG_RETURN_VOID();
 }
@@ -702,6 +625,7 @@ PG_FUNCTION_INFO_V1(smarthub_set_request_context);
 Datum
 smarthub_set_request_context(PG_FUNCTION_ARGS)
 {
+	SmarthubRefuseOnSomeoneElsesBehalf("set_request_context");
 	SaveBeforeChange();
 	StateFree(&current);
 	current.has_ip = !PG_ARGISNULL(0);

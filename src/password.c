@@ -6,8 +6,9 @@
  * so this file only adds what pgcrypto lacks around it: $2b$ output, salt
  * bytes from OpenSSL, refusal of passwords that bcrypt would silently
  * truncate, a ceiling on the cost of hashes we agree to check (bcrypt cannot
- * be interrupted), and a constant-time comparison.  set_password and
- * create_user live here too: they are the SQL-facing users of the hash.
+ * be interrupted), a constant-time comparison, and failed checks that all
+ * cost the same.  The account functions that store hashes are in
+ * account.c.
  */
 #include "postgres.h"
 
@@ -17,8 +18,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -27,8 +26,6 @@
 PG_FUNCTION_INFO_V1(smarthub_hash_password);
 PG_FUNCTION_INFO_V1(smarthub_verify_password);
 PG_FUNCTION_INFO_V1(smarthub_password_needs_rehash);
-PG_FUNCTION_INFO_V1(smarthub_set_password);
-PG_FUNCTION_INFO_V1(smarthub_create_user);
 
 #define BCRYPT_HASH_LEN		60	/* "$2b$NN$" + 22 salt + 31 checksum */
 #define BCRYPT_MAX_PASSWORD 72	/* bcrypt ignores every byte past this */
@@ -39,6 +36,13 @@ PG_FUNCTION_INFO_V1(smarthub_create_user);
 /* GUCs */
 static int	bcrypt_cost = 12;
 static int	bcrypt_max_cost = 16;
+
+/*
+ * bcrypt rounds (2^cost per computation) this backend has computed: what
+ * SmarthubPasswordCheck reports at DEBUG1, so a test can see that every
+ * kind of failed login does the same work without timing it.
+ */
+static uint64 bcrypt_rounds = 0;
 
 /* What ParseBcryptHash found wrong, for errdetail; NULL when well formed. */
 typedef struct BcryptHashInfo
@@ -189,6 +193,8 @@ BcryptCompute(const char *password, size_t len, const char *setting, char *out)
 	bool		ok;
 
 	res = crypt_rn(pw, setting, data, sizeof(struct crypt_data));
+	/* settings reach here well formed ("$2x$NN$..."), ours or ParseBcryptHash's */
+	bcrypt_rounds += UINT64CONST(1) << ((setting[4] - '0') * 10 + (setting[5] - '0'));
 	ok = res != NULL && res[0] != '*' && strlen(res) == BCRYPT_HASH_LEN;
 	if (ok)
 		memcpy(out, res, BCRYPT_HASH_LEN + 1);
@@ -244,40 +250,62 @@ SmarthubHashPassword(const char *password, size_t len, int cost)
 }
 
 /*
- * Check a password against a hash for login without raising, always
- * spending one bcrypt computation at the cost of the stored hash, or at
- * smarthub.bcrypt_cost (bounded by bcrypt_max_cost) when hash is NULL,
- * malformed, over the ceiling, or the password is over-long: the caller's
- * failures then cost what a real check costs.
+ * Check a password against a hash for login without raising, always doing
+ * the work of one bcrypt computation at smarthub.bcrypt_cost (bounded by
+ * bcrypt_max_cost), so that no failure tells an unknown login from a wrong
+ * password.  NULL, malformed or over-ceiling hashes and over-long passwords
+ * are checked against a dummy hash at that cost.  A stored hash of lower
+ * cost s (a pgcrypto import, or a hash from before bcrypt_cost was raised)
+ * is checked, then padded with dummy computations at costs s, s+1, ...,
+ * target-1: 2^s + (2^s + ... + 2^(target-1)) = 2^target rounds, exactly
+ * what the dummy costs.  Only a stored hash above the target costs more
+ * (see README: lowering bcrypt_cost).
  */
 bool
 SmarthubPasswordCheck(const char *password, size_t len, const char *hash, size_t hashlen)
 {
 	static const char dummy_tail[] = "$......................"
 		"...............................";
+	int			target = Min(bcrypt_cost, bcrypt_max_cost);
+	uint64		rounds_before = bcrypt_rounds;
 	BcryptHashInfo info;
 	char		setting[BCRYPT_HASH_LEN + 1];
 	char		out[BCRYPT_HASH_LEN + 1];
 	bool		real;
 	bool		ok;
+	int			pad_from;
+	int			cost;
 
 	real = hash != NULL && ParseBcryptHash(hash, hashlen, &info) == NULL &&
 		info.cost <= bcrypt_max_cost && len <= BCRYPT_MAX_PASSWORD &&
 		memchr(password, '\0', len) == NULL;
 	if (real)
+	{
 		memcpy(setting, hash, BCRYPT_HASH_LEN);
+		pad_from = info.cost;
+	}
 	else
 	{
 		/* any well-formed setting makes libxcrypt do the full work */
-		snprintf(setting, sizeof(setting), "$2b$%02d%s",
-				 Min(bcrypt_cost, bcrypt_max_cost), dummy_tail);
+		snprintf(setting, sizeof(setting), "$2b$%02d%s", target, dummy_tail);
 		len = Min(len, BCRYPT_MAX_PASSWORD);
+		pad_from = target;
 	}
 	setting[BCRYPT_HASH_LEN] = '\0';
 
 	ok = BcryptCompute(password, len, setting, out);
 	ok = ok && real && CRYPTO_memcmp(out, setting, BCRYPT_HASH_LEN) == 0;
+
+	for (cost = pad_from; cost < target; cost++)
+	{
+		snprintf(setting, sizeof(setting), "$2b$%02d%s", cost, dummy_tail);
+		(void) BcryptCompute(password, len, setting, out);
+	}
 	explicit_bzero(out, sizeof(out));
+	ereport(DEBUG1,
+			(errmsg_internal("smarthub: the password check computed " UINT64_FORMAT " bcrypt rounds",
+							 bcrypt_rounds - rounds_before),
+			 errhidestmt(true)));
 	return ok;
 }
 
@@ -378,230 +406,4 @@ smarthub_password_needs_rehash(PG_FUNCTION_ARGS)
 				 errdetail_internal("%s", problem),
 				 errhidestmt(true)));
 	PG_RETURN_BOOL(info.variant != 'b' || info.cost != cost);
-}
-
-/*
- * Call fn, marking any error it raises (ours, a constraint violation from
- * the INSERT, a read-only transaction...) so that the server log does not
- * show the statement: the statement carries a password.  A check or NOT NULL
- * violation's detail ("Failing row contains ...") shows the row as its owner
- * sees it, password_hash included, so that detail is dropped.
- */
-Datum
-SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile Datum result = (Datum) 0;
-
-	PG_TRY();
-	{
-		result = fn(fcinfo);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->hide_stmt = true;
-		if (edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
-			edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION)
-			edata->detail = NULL;
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return result;
-}
-
-/* 22004 when a required argument is NULL. */
-static void
-RequireArg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name),
-				 errhidestmt(true)));
-}
-
-/*
- * Body of set_password(user_id uuid, password text) RETURNS void.
- *
- * Soft-deleted accounts count as unknown (P0002): to the application they
- * are gone.
- */
-static Datum
-SetPassword(PG_FUNCTION_ARGS)
-{
-	static SPIPlanPtr plan = NULL;
-	pg_uuid_t  *user_id;
-	text	   *password;
-	text	   *hash;
-	Datum		values[2];
-	int			rc;
-
-	RequireArg(fcinfo, 0, "user_id");
-	RequireArg(fcinfo, 1, "password");
-	user_id = PG_GETARG_UUID_P(0);
-	password = PG_GETARG_TEXT_PP(1);
-
-	SmarthubCheckActingFor(user_id);
-	hash = HashToText(VARDATA_ANY(password), VARSIZE_ANY_EXHDR(password), bcrypt_cost);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-	if (plan == NULL)
-	{
-		Oid			types[2] = {UUIDOID, TEXTOID};
-		SPIPlanPtr	p = SPI_prepare("UPDATE smarthub.users SET password_hash = $2"
-									" WHERE id OPERATOR(pg_catalog.=) $1 AND deleted_at IS NULL",
-									2, types);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));	/* internal error */
-		plan = p;
-	}
-	values[0] = UUIDPGetDatum(user_id);
-	values[1] = PointerGetDatum(hash);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id)))),
-				 errhidestmt(true)));
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * Body of create_user(email text, username text, password text, first_name text
- *			   DEFAULT NULL, last_name text DEFAULT NULL, roles text[] DEFAULT
- *			   ARRAY['user']) RETURNS uuid
- *
- * Role names are checked before the (expensive) hash; NULL roles means none.
- * Clashes and bad emails come from the table's own constraints (23505,
- * 23514).
- */
-static Datum
-CreateUser(PG_FUNCTION_ARGS)
-{
-	static SPIPlanPtr role_plan = NULL;
-	static SPIPlanPtr user_plan = NULL;
-	static SPIPlanPtr grant_plan = NULL;
-	text	   *password;
-	text	   *hash;
-	Datum		roles = (Datum) 0;
-	Datum		values[5];
-	char		nulls[5];
-	Datum		id;
-	bool		isnull;
-	int			rc;
-
-	RequireArg(fcinfo, 0, "email");
-	RequireArg(fcinfo, 1, "username");
-	RequireArg(fcinfo, 2, "password");
-	SmarthubCheckActingFor(NULL);
-	password = PG_GETARG_TEXT_PP(2);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-	if (role_plan == NULL)
-	{
-		Oid			rtypes[1] = {TEXTARRAYOID};
-		Oid			utypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-		Oid			gtypes[2] = {UUIDOID, TEXTARRAYOID};
-		SPIPlanPtr	p1,
-					p2,
-					p3;
-
-		/* the first role name that does not exist, if any */
-		p1 = SPI_prepare("SELECT n FROM pg_catalog.unnest($1) AS u(n)"
-						 " WHERE n IS NULL OR NOT EXISTS (SELECT FROM smarthub.roles r"
-						 " WHERE r.name OPERATOR(pg_catalog.=) u.n) LIMIT 1",
-						 1, rtypes);
-		p2 = SPI_prepare("INSERT INTO smarthub.users (email, username, password_hash, first_name, last_name)"
-						 " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-						 5, utypes);
-		p3 = SPI_prepare("INSERT INTO smarthub.user_roles (user_id, role_id)"
-						 " SELECT DISTINCT $1, r.id FROM smarthub.roles r"
-						 " WHERE r.name OPERATOR(pg_catalog.=) ANY ($2)",
-						 2, gtypes);
-		if (p1 == NULL || p2 == NULL || p3 == NULL ||
-			SPI_keepplan(p1) != 0 || SPI_keepplan(p2) != 0 || SPI_keepplan(p3) != 0)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));	/* internal error */
-		user_plan = p2;
-		grant_plan = p3;
-		role_plan = p1;
-	}
-
-	if (!PG_ARGISNULL(5))
-	{
-		roles = PG_GETARG_DATUM(5);
-		rc = SPI_execute_plan(role_plan, &roles, NULL, true, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
-		if (SPI_processed > 0)
-		{
-			char	   *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-			if (name == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("role names must not be null"),
-				 errhidestmt(true)));
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("role \"%s\" does not exist", name),
-					 errhint("The roles are listed in smarthub.roles."),
-				 errhidestmt(true)));
-		}
-	}
-
-	hash = HashToText(VARDATA_ANY(password), VARSIZE_ANY_EXHDR(password), bcrypt_cost);
-
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = PG_GETARG_DATUM(1);
-	values[2] = PointerGetDatum(hash);
-	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	values[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	memset(nulls, ' ', sizeof(nulls));
-	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
-	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
-	rc = SPI_execute_plan(user_plan, values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
-	/* the uuid must survive SPI_finish */
-	id = PointerGetDatum(SPI_palloc(UUID_LEN));
-	memcpy(DatumGetPointer(id),
-		   DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
-		   UUID_LEN);
-
-	if (roles != (Datum) 0)
-	{
-		Datum		gvalues[2] = {id, roles};
-
-		rc = SPI_execute_plan(grant_plan, gvalues, NULL, false, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
-	}
-	SPI_finish();
-	PG_RETURN_DATUM(id);
-}
-
-/* set_password(user_id uuid, password text) RETURNS void */
-Datum
-smarthub_set_password(PG_FUNCTION_ARGS)
-{
-	return SmarthubCallHidingStatement(SetPassword, fcinfo);
-}
-
-/* create_user(email, username, password, first_name, last_name, roles) RETURNS uuid */
-Datum
-smarthub_create_user(PG_FUNCTION_ARGS)
-{
-	return SmarthubCallHidingStatement(CreateUser, fcinfo);
 }

@@ -21,6 +21,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	FoundationInit();
 	IdentityInit();
 	PasswordInit();
 	TokenInit();

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "executor/spi.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -44,11 +45,55 @@ typedef char SmarthubB64Byte;
 #endif
 
 /* ---- module initialisation (each defines its own GUCs) ---- */
+extern void FoundationInit(void);
 extern void IdentityInit(void);
 extern void PasswordInit(void);
 extern void TokenInit(void);
 extern void AuditInit(void);
 extern void EncryptionInit(void);
+
+/* ---- foundation.c: used by every module below; uses none of them ---- */
+
+/* The owner of schema smarthub (of the extension); InvalidOid without it. */
+extern Oid	SmarthubExtensionOwner(void);
+
+typedef struct SmarthubSavedUser
+{
+	Oid			userid;
+	int			sec_context;
+} SmarthubSavedUser;
+
+/* Run what follows (smarthub's own queries) as the extension owner, until restored. */
+extern void SmarthubBecomeOwner(SmarthubSavedUser *saved);
+extern void SmarthubRestoreUser(const SmarthubSavedUser *saved);
+
+/*
+ * The trust rule (see foundation.c): a call is judged by the role that made
+ * it, SmarthubCaller(fcinfo) on entry, before the function's own switch to
+ * the owner.  A trusted role may act for anyone.
+ */
+extern Oid	SmarthubCaller(FunctionCallInfo fcinfo);
+extern bool SmarthubRoleIsTrusted(Oid roleid);
+
+/* Whether PostgreSQL runs code as one role on another's behalf (SRO, FK action). */
+extern bool SmarthubOnSomeoneElsesBehalf(void);
+
+/* 42501 for what (a function name) inside such an operation. */
+extern void SmarthubRefuseOnSomeoneElsesBehalf(const char *what);
+
+/* SPI: connect, a plan kept in *slot (prepared on first use), execute expecting rc. */
+extern void SmarthubSpiConnect(void);
+extern SPIPlanPtr SmarthubKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types);
+extern void SmarthubExecute(SPIPlanPtr plan, Datum *values, const char *nulls,
+							bool read_only, int expected);
+
+/* 22004 "<name> must not be null" when argument argno is NULL. */
+extern void SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name);
+
+/* P0002 "user <id> does not exist or is not active". */
+extern void SmarthubUnknownUser(const pg_uuid_t *user_id) pg_attribute_noreturn();
+
+extern char *SmarthubUuidText(const pg_uuid_t *id);
 
 /* ---- identity.c ---- */
 
@@ -65,30 +110,22 @@ extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
  */
 extern void SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent);
 
-/*
- * Run what follows (SPI look-ups of secret columns) as the extension owner,
- * whose rights SECURITY DEFINER would give, without the per-call cost of a
- * SET clause; restore with SetUserIdAndSecContext(*save_userid, *save_sec).
- * An error restores the caller's user id through transaction abort.
- */
-extern void SmarthubBecomeOwner(Oid *save_userid, int *save_sec);
-
 /* Whether the current identity holds the named role (false without identity). */
 extern bool SmarthubIdentityHasRole(const char *role_name);
 
 /*
- * Raise 42501 unless the calling role (GetOuterUserId(), i.e. outside any
- * SECURITY DEFINER function) may act on behalf of target_user: the DBA and
- * trusted roles may act for anyone; an untrusted application role only for
- * its own identity, or for anyone when that identity holds 'admin'.
- * target_user == NULL asks for an action on nobody's behalf in particular
- * (create_user): allowed to the DBA, trusted roles and admin identities only.
+ * Raise 42501 unless the calling role (SmarthubCaller) may act on behalf of
+ * target_user: trusted roles may act for
+ * anyone; an untrusted role only for its own identity, or for anyone when
+ * that identity holds 'admin'.  target_user == NULL asks for an action on
+ * nobody's behalf in particular (create_user): trusted roles and admin
+ * identities only.  what names the function; inside an operation run on
+ * someone else's behalf it is refused whoever the target (see foundation.c).
  */
-extern void SmarthubCheckActingFor(const pg_uuid_t *target_user);
+extern void SmarthubCheckActingFor(FunctionCallInfo fcinfo, const char *what,
+								   const pg_uuid_t *target_user);
 
-/* ---- password.c ---- */
-
-/* The current smarthub.bcrypt_cost. */
+/* ---- password.c: bcrypt only ---- */
 
 /* The current smarthub.bcrypt_max_cost. */
 extern int	SmarthubBcryptMaxCost(void);
@@ -97,20 +134,17 @@ extern int	SmarthubBcryptMaxCost(void);
 extern text *SmarthubHashPassword(const char *password, size_t len, int cost);
 
 /*
- * Check a password against a stored hash without raising, always spending
- * one bcrypt computation (against a dummy hash at the current cost when hash
- * is NULL, malformed or over smarthub.bcrypt_max_cost).
+ * Check a password against a stored hash without raising, always doing the
+ * work of one bcrypt computation at smarthub.bcrypt_cost (a dummy hash
+ * stands in for a NULL, malformed or over-ceiling one).
  */
 extern bool SmarthubPasswordCheck(const char *password, size_t len,
 								  const char *hash, size_t hashlen);
 
-/* Whether a well-formed hash is not $2b$ at cost (-1: the setting). */
+/* The cost to re-hash a verified password at, or 0 to keep its hash. */
 extern int	SmarthubPasswordRehashCost(const char *hash, size_t len);
 
-/* Call fn; any error it raises is logged without the statement (it holds a password). */
-extern Datum SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo);
-
-/* ---- token.c ---- */
+/* ---- token.c: keys and sessions (uses identity.c) ---- */
 typedef enum SmarthubTokenKind
 {
 	SMARTHUB_API_KEY,
@@ -122,6 +156,18 @@ typedef enum SmarthubTokenKind
  * false for anything that is not a live credential of an active user.
  */
 extern bool SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id);
+
+/* Argument argno as a session ttl, or smarthub.session_ttl when NULL; 22023 unless positive. */
+extern Datum SmarthubSessionTtl(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * Insert a session for user_id (live: the caller checked) and return its
+ * token, allocated in the upper executor context; inside SPI, as the owner.
+ * *session_id, when not NULL, receives the new row's id.
+ */
+extern text *SmarthubCreateSession(const pg_uuid_t *user_id, Datum ttl,
+								   Datum ip, bool ip_isnull, Datum ua, bool ua_isnull,
+								   pg_uuid_t *session_id);
 
 /* ---- jsonb_diff.c ---- */
 
@@ -180,5 +226,19 @@ extern Jsonb *SmarthubJsonbRowChange(const SmarthubAuditColumn *cols, int ncols,
 /* A flat JSONB object of n keys and typed values (for PURGE, LOGIN_FAILED). */
 extern Jsonb *SmarthubJsonbObject(int n, const char *const *keys, const Datum *values,
 										 const bool *nulls, const Oid *types);
+
+/* ---- audit.c: the audit trigger and the one writer of audit rows ---- */
+
+/*
+ * Write one audit row, as the extension owner.  actor: the identity the row
+ * is attributed to (NULL: none); ip and user_agent as given (NULL
+ * user_agent: none).  SmarthubAuditWriteForIdentity takes the actor and the
+ * request context from the current identity.
+ */
+extern void SmarthubAuditWrite(const char *entity_type, const pg_uuid_t *entity_id,
+							   const char *action, Jsonb *changes, const pg_uuid_t *actor,
+							   Datum ip, bool ip_isnull, text *user_agent);
+extern void SmarthubAuditWriteForIdentity(const char *entity_type, const pg_uuid_t *entity_id,
+										  const char *action, Jsonb *changes);
 
 #endif							/* SMARTHUB_H */

@@ -1,7 +1,7 @@
 /*
  * token.c
- *		API keys and session tokens: format, SHA-256, verification, sessions
- *		and login.
+ *		API keys and session tokens: format, SHA-256, verification, creation
+ *		and revocation.
  *
  * A key is "shk_" (a session token "shs_") + 32 base62 characters from
  * RAND_bytes (190 bits) + 6 base62 characters of the CRC-32 of everything
@@ -45,14 +45,12 @@ PG_FUNCTION_INFO_V1(smarthub_verify_session);
 PG_FUNCTION_INFO_V1(smarthub_revoke_session);
 PG_FUNCTION_INFO_V1(smarthub_revoke_user_sessions);
 PG_FUNCTION_INFO_V1(smarthub_purge_expired_sessions);
-PG_FUNCTION_INFO_V1(smarthub_login);
 
 #define TOKEN_PREFIX_LEN	4
 #define TOKEN_RANDOM_LEN	32
 #define TOKEN_CHECK_LEN		6
 #define TOKEN_LEN			(TOKEN_PREFIX_LEN + TOKEN_RANDOM_LEN + TOKEN_CHECK_LEN)
 #define TOKEN_HASH_LEN		64	/* lowercase hex SHA-256 */
-#define LOGIN_MAX_LEN		255 /* longest email; no longer login can match */
 
 static const char base62[] =
 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -76,9 +74,6 @@ typedef enum TokenPlan
 	PLAN_DELETE_SESSION,
 	PLAN_DELETE_USER_SESSIONS,
 	PLAN_PURGE_SESSIONS,
-	PLAN_LOGIN_USER,
-	PLAN_LOGIN_UPDATE,
-	PLAN_AUDIT_LOGIN,
 	NUM_PLANS
 } TokenPlan;
 
@@ -90,8 +85,7 @@ typedef struct PlanSpec
 } PlanSpec;
 
 /*
- * Every name qualified, operators too: these run inside SECURITY DEFINER
- * functions.  Times compare with now() (the transaction's start), as the
+ * Every name qualified, operators too: these run as the extension owner.  Times compare with now() (the transaction's start), as the
  * schema's defaults do.
  */
 static const PlanSpec plan_specs[NUM_PLANS] = {
@@ -143,11 +137,11 @@ static const PlanSpec plan_specs[NUM_PLANS] = {
 	},
 	[PLAN_INSERT_SESSION] = {
 		"INSERT INTO smarthub.sessions (user_id, token_hash, ip_address, user_agent, expires_at)"
-		" VALUES ($1, $2, $3, $4, pg_catalog.now() OPERATOR(pg_catalog.+) $5)",
+		" VALUES ($1, $2, $3, $4, pg_catalog.now() OPERATOR(pg_catalog.+) $5) RETURNING id",
 		5, {UUIDOID, TEXTOID, INETOID, TEXTOID, INTERVALOID}
 	},
 	[PLAN_FIND_SESSION] = {
-		"SELECT id, user_id, expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+		"SELECT user_id, id, expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
 		"  FROM smarthub.sessions WHERE token_hash OPERATOR(pg_catalog.=) $1",
 		1, {TEXTOID}
 	},
@@ -166,48 +160,17 @@ static const PlanSpec plan_specs[NUM_PLANS] = {
 		"DELETE FROM smarthub.sessions WHERE expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()",
 		0, {InvalidOid}
 	},
-	/* the lower() unique indexes; an email match wins over a username match */
-	[PLAN_LOGIN_USER] = {
-		"SELECT id, password_hash::text, is_active, deleted_at IS NULL FROM smarthub.users"
-		" WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-		"    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-		" ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC"
-		" LIMIT 1",
-		1, {TEXTOID}
-	},
-	[PLAN_LOGIN_UPDATE] = {
-		"UPDATE smarthub.users SET last_login_at = pg_catalog.now(),"
-		"       password_hash = COALESCE($2, password_hash)"
-		" WHERE id OPERATOR(pg_catalog.=) $1",
-		2, {UUIDOID, TEXTOID}
-	},
-	[PLAN_AUDIT_LOGIN] = {
-		"INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action, changes,"
-		"                                 ip_address, user_agent)"
-		" VALUES ($1, 'users', $2, $3,"
-		"         CASE WHEN $3 OPERATOR(pg_catalog.=) 'LOGIN' THEN NULL"
-		"              WHEN $5 IS NULL THEN pg_catalog.jsonb_build_object('login', pg_catalog.left($4, 255))"
-		"              ELSE pg_catalog.jsonb_build_object('login', pg_catalog.left($4, 255), 'reason', $5) END,"
-		"         $6, $7)",
-		7, {UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID}
-	},
 };
 
 static SPIPlanPtr plans[NUM_PLANS];
 
-static SPIPlanPtr GetPlan(TokenPlan which);
 static void MakeToken(const char *prefix, char *out);
 static uint32 TokenChecksum(const char *token);
 static void EncodeChecksum(uint32 crc, char *out);
 static bool TokenWellFormed(const char *token, size_t len, const char *prefix);
 static void HashToken(const char *token, size_t len, char *hex);
 static text *TokenArg(Datum d);
-static void SpiConnect(void);
 static bool UserIsLive(Datum user_id);
-static text *CreateSession(Datum user_id, Datum ttl, Datum ip, bool ip_isnull,
-						   Datum ua, bool ua_isnull);
-static Datum SessionTtl(FunctionCallInfo fcinfo, int argno);
-static char *UuidText(Datum id);
 
 /*
  * Define the module's GUCs.
@@ -236,39 +199,14 @@ TokenInit(void)
 							NULL, NULL, NULL);
 }
 
-/* The kept plan for a query, prepared on first use; call after SPI_connect. */
-static SPIPlanPtr
-GetPlan(TokenPlan which)
-{
-	if (plans[which] == NULL)
-	{
-		const PlanSpec *spec = &plan_specs[which];
-		SPIPlanPtr	plan = SPI_prepare(spec->sql, spec->nargs, (Oid *) spec->types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));	/* internal error */
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed"); /* internal error */
-		plans[which] = plan;
-	}
-	return plans[which];
-}
-
-static void
-SpiConnect(void)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");	/* internal error */
-}
-
-/* Execute a kept plan, raising an internal error unless it returns expected. */
+/* Execute one of this file's kept plans, raising an internal error unless it returns expected. */
 static void
 Execute(TokenPlan which, Datum *values, const char *nulls, bool read_only, int expected)
 {
-	int			rc = SPI_execute_plan(GetPlan(which), values, nulls, read_only, 0);
+	const PlanSpec *spec = &plan_specs[which];
 
-	if (rc != expected)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc)); /* internal error */
+	SmarthubExecute(SmarthubKeepPlan(&plans[which], spec->sql, spec->nargs, spec->types),
+					values, nulls, read_only, expected);
 }
 
 /* CRC-32 (the zlib/IEEE polynomial) of the prefix and random part. */
@@ -375,12 +313,6 @@ TokenArg(Datum d)
 	return DatumGetTextPP(d);
 }
 
-static char *
-UuidText(Datum id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
-}
-
 /*
  * Write an API key's last_used_at.  Under REPEATABLE READ another backend's
  * committed touch of the same key makes the UPDATE fail with 40001; that
@@ -444,8 +376,7 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	Datum		param;
 	bool		found = false;
 	bool		read_only;
-	Oid			save_userid;
-	int			save_sec;
+	SmarthubSavedUser saved;
 
 	if (token == NULL)
 		return false;
@@ -467,8 +398,8 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 	 * snapshot or command counter increment per verification.
 	 */
 	read_only = ActiveSnapshotSet();
-	SmarthubBecomeOwner(&save_userid, &save_sec);
-	SpiConnect();
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	if (kind == SMARTHUB_API_KEY)
 	{
 		Execute(PLAN_VERIFY_KEY, &param, NULL, read_only, SPI_OK_SELECT);
@@ -511,7 +442,7 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 		}
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	SmarthubRestoreUser(&saved);
 	return found;
 }
 
@@ -552,14 +483,6 @@ UserIsLive(Datum user_id)
 	return SPI_processed == 1;
 }
 
-static void
-UnknownUser(Datum user_id)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("user %s does not exist or is not active", UuidText(user_id))));
-}
-
 /*
  * create_api_key(user_id uuid, name text DEFAULT NULL, expires_at timestamptz
  *				  DEFAULT NULL, description text DEFAULT NULL)
@@ -585,14 +508,12 @@ smarthub_create_api_key(PG_FUNCTION_ARGS)
 		bool		rnulls[2] = {false, false};
 		bool		isnull;
 		pg_uuid_t  *id;
+		SmarthubSavedUser saved;
 
 		funcctx = SRF_FIRSTCALL_INIT();
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("user_id must not be null")));
+		SmarthubRequireArg(fcinfo, 0, "user_id");
 		user_id = PG_GETARG_DATUM(0);
-		SmarthubCheckActingFor(DatumGetUUIDP(user_id));
+		SmarthubCheckActingFor(fcinfo, "create_api_key", DatumGetUUIDP(user_id));
 		if (!PG_ARGISNULL(2) &&
 			PG_GETARG_TIMESTAMPTZ(2) <= GetCurrentTransactionStartTimestamp())
 			ereport(ERROR,
@@ -600,9 +521,10 @@ smarthub_create_api_key(PG_FUNCTION_ARGS)
 					 errmsg("expires_at must be in the future"),
 					 errhint("Pass NULL for a key that never expires.")));
 
-		SpiConnect();
+		SmarthubBecomeOwner(&saved);
+		SmarthubSpiConnect();
 		if (!UserIsLive(user_id))
-			UnknownUser(user_id);
+			SmarthubUnknownUser(DatumGetUUIDP(user_id));
 		MakeToken("shk_", key);
 		HashToken(key, TOKEN_LEN, hex);
 		values[0] = user_id;
@@ -629,6 +551,7 @@ smarthub_create_api_key(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcxt);
 		explicit_bzero(key, sizeof(key));
 		SPI_finish();
+		SmarthubRestoreUser(&saved);
 	}
 
 	funcctx = SRF_PERCALL_SETUP();
@@ -637,34 +560,68 @@ smarthub_create_api_key(PG_FUNCTION_ARGS)
 	SRF_RETURN_DONE(funcctx);
 }
 
+/*
+ * The user owning a key (or a session), looked up as the owner; false when
+ * there is no such key.  The caller is judged after the look-up, as itself.
+ */
+static bool
+CredentialOwner(TokenPlan which, Datum key, pg_uuid_t *owner, pg_uuid_t *row_id, bool *live)
+{
+	SmarthubSavedUser saved;
+	bool		found;
+
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
+	Execute(which, &key, NULL, true, SPI_OK_SELECT);
+	found = SPI_processed == 1;
+	if (found)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		memcpy(owner->data, DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull))->data, UUID_LEN);
+		if (row_id != NULL)
+			memcpy(row_id->data, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull))->data, UUID_LEN);
+		if (live != NULL)
+			*live = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	SPI_finish();
+	SmarthubRestoreUser(&saved);
+	return found;
+}
+
+/* Run one of this file's writes as the owner; returns SPI_processed. */
+static uint64
+ExecuteAsOwner(TokenPlan which, Datum *values, int expected)
+{
+	SmarthubSavedUser saved;
+	uint64		n;
+
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
+	Execute(which, values, NULL, false, expected);
+	n = SPI_processed;
+	SPI_finish();
+	SmarthubRestoreUser(&saved);
+	return n;
+}
+
 /* revoke_api_key(id uuid) RETURNS boolean: true if it was active; STRICT */
 Datum
 smarthub_revoke_api_key(PG_FUNCTION_ARGS)
 {
 	Datum		key_id = PG_GETARG_DATUM(0);
-	bool		revoked = false;
+	pg_uuid_t	owner;
 
-	SpiConnect();
-	Execute(PLAN_KEY_OWNER, &key_id, NULL, false, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-		pg_uuid_t	owner;
-
-		memcpy(owner.data,
-			   DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))->data,
-			   UUID_LEN);
-		SmarthubCheckActingFor(&owner);
-		Execute(PLAN_REVOKE_KEY, &key_id, NULL, false, SPI_OK_UPDATE);
-		revoked = SPI_processed == 1;
-	}
-	SPI_finish();
-	PG_RETURN_BOOL(revoked);
+	if (!CredentialOwner(PLAN_KEY_OWNER, key_id, &owner, NULL, NULL))
+		PG_RETURN_BOOL(false);
+	SmarthubCheckActingFor(fcinfo, "revoke_api_key", &owner);
+	PG_RETURN_BOOL(ExecuteAsOwner(PLAN_REVOKE_KEY, &key_id, SPI_OK_UPDATE) == 1);
 }
 
-/* The ttl argument, or smarthub.session_ttl; 22023 unless positive. */
-static Datum
-SessionTtl(FunctionCallInfo fcinfo, int argno)
+Datum
+SmarthubSessionTtl(FunctionCallInfo fcinfo, int argno)
 {
 	Interval   *ttl;
 
@@ -685,29 +642,31 @@ SessionTtl(FunctionCallInfo fcinfo, int argno)
 	return IntervalPGetDatum(ttl);
 }
 
-/*
- * Insert a session for a live user (the caller checked) and return its
- * token; inside SPI, the result in the caller's context.
- */
-static text *
-CreateSession(Datum user_id, Datum ttl, Datum ip, bool ip_isnull, Datum ua, bool ua_isnull)
+text *
+SmarthubCreateSession(const pg_uuid_t *user_id, Datum ttl, Datum ip, bool ip_isnull,
+					  Datum ua, bool ua_isnull, pg_uuid_t *session_id)
 {
 	char		token[TOKEN_LEN + 1];
 	char		hex[TOKEN_HASH_LEN + 1];
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	text	   *result;
+	bool		isnull;
 
 	MakeToken("shs_", token);
 	HashToken(token, TOKEN_LEN, hex);
-	values[0] = user_id;
+	values[0] = UUIDPGetDatum(user_id);
 	values[1] = PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN));
 	values[2] = ip;
 	values[3] = ua;
 	values[4] = ttl;
 	nulls[2] = ip_isnull ? 'n' : ' ';
 	nulls[3] = ua_isnull ? 'n' : ' ';
-	Execute(PLAN_INSERT_SESSION, values, nulls, false, SPI_OK_INSERT);
+	Execute(PLAN_INSERT_SESSION, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	if (session_id != NULL)
+		memcpy(session_id->data,
+			   DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))->data,
+			   UUID_LEN);
 	result = SPI_palloc(VARHDRSZ + TOKEN_LEN);
 	SET_VARSIZE(result, VARHDRSZ + TOKEN_LEN);
 	memcpy(VARDATA(result), token, TOKEN_LEN);
@@ -718,6 +677,11 @@ CreateSession(Datum user_id, Datum ttl, Datum ip, bool ip_isnull, Datum ua, bool
 /*
  * create_session(user_id uuid, ttl interval DEFAULT NULL, ip_address inet
  *				  DEFAULT NULL, user_agent text DEFAULT NULL) RETURNS text
+ *
+ * A session for anyone but the current identity is an impersonation: it
+ * writes an IMPERSONATE audit row naming both, the impersonator as the
+ * row's user (or, for a trusted role without identity, its db_role) and the
+ * impersonated user as its entity.
  */
 Datum
 smarthub_create_session(PG_FUNCTION_ARGS)
@@ -725,22 +689,39 @@ smarthub_create_session(PG_FUNCTION_ARGS)
 	Datum		user_id;
 	Datum		ttl;
 	text	   *token;
+	pg_uuid_t	me;
+	pg_uuid_t	session_id;
+	bool		impersonation;
+	SmarthubSavedUser saved;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("user_id must not be null")));
+	SmarthubRequireArg(fcinfo, 0, "user_id");
 	user_id = PG_GETARG_DATUM(0);
-	SmarthubCheckActingFor(DatumGetUUIDP(user_id));
-	ttl = SessionTtl(fcinfo, 1);
+	SmarthubCheckActingFor(fcinfo, "create_session", DatumGetUUIDP(user_id));
+	ttl = SmarthubSessionTtl(fcinfo, 1);
+	impersonation = !SmarthubGetIdentity(&me) ||
+		memcmp(me.data, DatumGetUUIDP(user_id)->data, UUID_LEN) != 0;
 
-	SpiConnect();
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	if (!UserIsLive(user_id))
-		UnknownUser(user_id);
-	token = CreateSession(user_id, ttl,
-						  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),
-						  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+		SmarthubUnknownUser(DatumGetUUIDP(user_id));
+	token = SmarthubCreateSession(DatumGetUUIDP(user_id), ttl,
+								  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),
+								  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+								  &session_id);
 	SPI_finish();
+	SmarthubRestoreUser(&saved);
+
+	if (impersonation)
+	{
+		const char *keys[1] = {"session_id"};
+		Datum		values[1] = {UUIDPGetDatum(&session_id)};
+		bool		nulls[1] = {false};
+		Oid			types[1] = {UUIDOID};
+
+		SmarthubAuditWriteForIdentity("users", DatumGetUUIDP(user_id), "IMPERSONATE",
+									  SmarthubJsonbObject(1, keys, values, nulls, types));
+	}
 	PG_RETURN_TEXT_P(token);
 }
 
@@ -755,32 +736,20 @@ smarthub_revoke_session(PG_FUNCTION_ARGS)
 {
 	text	   *token = TokenArg(PG_GETARG_DATUM(0));
 	char		hex[TOKEN_HASH_LEN + 1];
+	pg_uuid_t	owner;
+	pg_uuid_t	session_id;
+	bool		live;
 	Datum		param;
-	bool		live = false;
 
 	if (token == NULL || !TokenWellFormed(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), "shs_"))
 		PG_RETURN_BOOL(false);
 	HashToken(VARDATA_ANY(token), TOKEN_LEN, hex);
-	param = PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN));
-
-	SpiConnect();
-	Execute(PLAN_FIND_SESSION, &param, NULL, false, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		pg_uuid_t	session_id;
-		pg_uuid_t	owner;
-
-		memcpy(session_id.data, DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull))->data, UUID_LEN);
-		memcpy(owner.data, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull))->data, UUID_LEN);
-		live = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-		SmarthubCheckActingFor(&owner);
-		param = UUIDPGetDatum(&session_id);
-		Execute(PLAN_DELETE_SESSION, &param, NULL, false, SPI_OK_DELETE);
-	}
-	SPI_finish();
+	if (!CredentialOwner(PLAN_FIND_SESSION, PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN)),
+						 &owner, &session_id, &live))
+		PG_RETURN_BOOL(false);
+	SmarthubCheckActingFor(fcinfo, "revoke_session", &owner);
+	param = UUIDPGetDatum(&session_id);
+	ExecuteAsOwner(PLAN_DELETE_SESSION, &param, SPI_OK_DELETE);
 	PG_RETURN_BOOL(live);
 }
 
@@ -795,12 +764,15 @@ smarthub_revoke_user_sessions(PG_FUNCTION_ARGS)
 	Datum		user_id = PG_GETARG_DATUM(0);
 	bool		isnull;
 	int32		n;
+	SmarthubSavedUser saved;
 
-	SmarthubCheckActingFor(DatumGetUUIDP(user_id));
-	SpiConnect();
+	SmarthubCheckActingFor(fcinfo, "revoke_user_sessions", DatumGetUUIDP(user_id));
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
 	Execute(PLAN_DELETE_USER_SESSIONS, &user_id, NULL, false, SPI_OK_SELECT);
 	n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
+	SmarthubRestoreUser(&saved);
 	PG_RETURN_INT32(n);
 }
 
@@ -808,141 +780,5 @@ smarthub_revoke_user_sessions(PG_FUNCTION_ARGS)
 Datum
 smarthub_purge_expired_sessions(PG_FUNCTION_ARGS)
 {
-	int64		n;
-
-	SpiConnect();
-	Execute(PLAN_PURGE_SESSIONS, NULL, NULL, false, SPI_OK_DELETE);
-	n = (int64) SPI_processed;
-	SPI_finish();
-	PG_RETURN_INT64(n);
-}
-
-/*
- * Body of login(login text, password text, ip_address inet DEFAULT NULL,
- *				 user_agent text DEFAULT NULL, ttl interval DEFAULT NULL)
- *				 RETURNS text.
- *
- * A new session token, or NULL on any failure.  Every path spends one
- * bcrypt computation at (at least) the current cost, so the time taken does
- * not tell which logins exist; every attempt leaves an audit row (LOGIN or
- * LOGIN_FAILED), which holds the login text (cut to 255 characters) but
- * never the password or a hash.
- */
-static Datum
-Login(PG_FUNCTION_ARGS)
-{
-	text	   *login = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
-	text	   *password = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	Datum		ttl = SessionTtl(fcinfo, 4);
-	pg_uuid_t	user_id;
-	bool		known = false;
-	const char *reason = NULL;
-	char	   *hash = NULL;
-	size_t		hashlen = 0;
-	bool		ok;
-	text	   *token = NULL;
-	Datum		audit[7];
-	char		anulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
-	SpiConnect();
-
-	/* no account has a login longer than an email may be */
-	if (login != NULL &&
-		VARSIZE_ANY_EXHDR(login) <= LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN &&
-		pg_mbstrlen_with_len(VARDATA_ANY(login), VARSIZE_ANY_EXHDR(login)) <= LOGIN_MAX_LEN)
-	{
-		Datum		param = PointerGetDatum(login);
-
-		Execute(PLAN_LOGIN_USER, &param, NULL, false, SPI_OK_SELECT);
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-
-			known = true;
-			memcpy(user_id.data, DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull))->data, UUID_LEN);
-			if (!DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
-				reason = "deleted";
-			else if (!DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
-				reason = "inactive";
-			else
-			{
-				hash = SPI_getvalue(tup, desc, 2);
-				hashlen = strlen(hash);
-			}
-		}
-	}
-
-	ok = SmarthubPasswordCheck(password ? VARDATA_ANY(password) : "",
-							   password ? VARSIZE_ANY_EXHDR(password) : 0,
-							   hash, hashlen);
-	if (!ok && known && reason == NULL)
-		reason = "wrong_password";
-
-	if (ok)
-	{
-		Datum		upd[2];
-		char		unulls[2] = {' ', 'n'};
-		size_t		plen = VARSIZE_ANY_EXHDR(password);
-		int			cost = SmarthubPasswordRehashCost(hash, hashlen);
-
-		upd[0] = UUIDPGetDatum(&user_id);
-		upd[1] = (Datum) 0;
-		/* a rehash is refused above the ceiling: keep the old hash then */
-		if (plen > 0 && cost > 0 && cost <= SmarthubBcryptMaxCost())
-		{
-			upd[1] = PointerGetDatum(SmarthubHashPassword(VARDATA_ANY(password), plen, cost));
-			unulls[1] = ' ';
-		}
-		Execute(PLAN_LOGIN_UPDATE, upd, unulls, false, SPI_OK_UPDATE);
-		token = CreateSession(UUIDPGetDatum(&user_id), ttl,
-							  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),
-							  PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
-	}
-
-	/* the audit row: request context when the caller gave no address or agent */
-	{
-		Datum		ctx_ip;
-		bool		ctx_ip_isnull;
-		text	   *ctx_ua;
-		static const pg_uuid_t nobody = {{0}};
-
-		SmarthubGetRequestContext(&ctx_ip, &ctx_ip_isnull, &ctx_ua);
-		audit[0] = UUIDPGetDatum(&user_id);
-		anulls[0] = ok ? ' ' : 'n';
-		audit[1] = known ? UUIDPGetDatum(&user_id) : UUIDPGetDatum(&nobody);
-		audit[2] = CStringGetTextDatum(ok ? "LOGIN" : "LOGIN_FAILED");
-		audit[3] = login ? PointerGetDatum(login) : (Datum) 0;
-		anulls[3] = login ? ' ' : 'n';
-		audit[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-		anulls[4] = reason ? ' ' : 'n';
-		if (!PG_ARGISNULL(2))
-			audit[5] = PG_GETARG_DATUM(2);
-		else
-		{
-			audit[5] = ctx_ip;
-			anulls[5] = ctx_ip_isnull ? 'n' : ' ';
-		}
-		if (!PG_ARGISNULL(3))
-			audit[6] = PG_GETARG_DATUM(3);
-		else
-		{
-			audit[6] = PointerGetDatum(ctx_ua);
-			anulls[6] = ctx_ua ? ' ' : 'n';
-		}
-		Execute(PLAN_AUDIT_LOGIN, audit, anulls, false, SPI_OK_INSERT);
-	}
-
-	SPI_finish();
-	if (token == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(token);
-}
-
-/* login(login, password, ip_address, user_agent, ttl) RETURNS text; errors hide the statement */
-Datum
-smarthub_login(PG_FUNCTION_ARGS)
-{
-	return SmarthubCallHidingStatement(Login, fcinfo);
+	return Int64GetDatum((int64) ExecuteAsOwner(PLAN_PURGE_SESSIONS, NULL, SPI_OK_DELETE));
 }

@@ -94,6 +94,8 @@ CREATE TABLE smarthub.audit_logs (
     created_at  timestamptz  NOT NULL DEFAULT pg_catalog.now(),
     db_role     text         NOT NULL DEFAULT SESSION_USER,
     txid        bigint       NOT NULL DEFAULT pg_catalog.txid_current(),
+    -- who acted, kept when that user is deleted (user_id is then set NULL); NULL before 1.1
+    actor_id    uuid,
     CONSTRAINT audit_logs_pkey PRIMARY KEY (id)
 );
 
@@ -285,12 +287,13 @@ COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key (random uuid)';
 COMMENT ON COLUMN smarthub.audit_logs.user_id IS 'Application user who acted; NULL when unknown or deleted';
 COMMENT ON COLUMN smarthub.audit_logs.entity_type IS 'Kind of entity changed (by default the table name)';
 COMMENT ON COLUMN smarthub.audit_logs.entity_id IS 'Id of the entity changed';
-COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED or PURGE';
+COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE or PURGE';
 COMMENT ON COLUMN smarthub.audit_logs.changes IS 'JSONB {"before": ..., "after": ...}; secrets redacted';
 COMMENT ON COLUMN smarthub.audit_logs.ip_address IS 'Client address of the request';
 COMMENT ON COLUMN smarthub.audit_logs.user_agent IS 'Client user agent of the request';
 COMMENT ON COLUMN smarthub.audit_logs.created_at IS 'Time of the change (transaction start)';
-COMMENT ON COLUMN smarthub.audit_logs.db_role IS 'Database session user that made the change';
+COMMENT ON COLUMN smarthub.audit_logs.db_role IS 'Database session user that made the change (the code''s role inside ANALYZE, REINDEX and other operations run on another role''s behalf)';
+COMMENT ON COLUMN smarthub.audit_logs.actor_id IS 'Application user who acted, kept when that user is deleted; NULL when unknown, and in rows written before 1.1';
 COMMENT ON COLUMN smarthub.audit_logs.txid IS 'Transaction id: groups the changes of one request';
 
 COMMENT ON TABLE smarthub.entities IS 'Generic business entities owned by users';

@@ -1,6 +1,7 @@
 
 -------------------------------------------------------------------------------------------------
--- Credentials: bcrypt passwords (src/password.c), API keys, sessions and login (src/token.c)
+-- Credentials: bcrypt passwords (src/password.c), API keys and sessions (src/token.c), accounts
+-- and login (src/account.c)
 -------------------------------------------------------------------------------------------------
 
 -- Password hashing. Not SECURITY DEFINER: they touch no table. COST tells the planner that a
@@ -18,18 +19,20 @@ CREATE FUNCTION smarthub.password_needs_rehash(hash text, cost integer DEFAULT N
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'smarthub_password_needs_rehash';
 
--- Everything below reads or writes secrets: run as definer with SET search_path (the C code
--- qualifies every name anyway), callers checked in C through SmarthubCheckActingFor.
+-- Everything below reads or writes secrets. SECURITY INVOKER on purpose: a call is judged by the
+-- role that made it, which a definer switch would hide (see "Security model" in README); the C
+-- code switches to the extension owner only around its own, fully qualified queries. SET
+-- search_path still pins what those queries and the triggers they fire resolve.
 CREATE FUNCTION smarthub.set_password(user_id uuid, password text) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE COST 10000
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_set_password';
 
 CREATE FUNCTION smarthub.create_user(email text, username text, password text,
                                      first_name text DEFAULT NULL, last_name text DEFAULT NULL,
                                      roles text[] DEFAULT ARRAY['user']) RETURNS uuid
     LANGUAGE c VOLATILE PARALLEL UNSAFE COST 10000
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_create_user';
 
 CREATE FUNCTION smarthub.create_api_key(user_id uuid, name text DEFAULT NULL,
@@ -37,7 +40,7 @@ CREATE FUNCTION smarthub.create_api_key(user_id uuid, name text DEFAULT NULL,
                                         description text DEFAULT NULL)
     RETURNS TABLE(id uuid, key text)
     LANGUAGE c VOLATILE PARALLEL UNSAFE ROWS 1
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_create_api_key';
 
 -- VOLATILE: it may write last_used_at. Not SECURITY DEFINER: the C look-up itself runs as the
@@ -49,14 +52,14 @@ CREATE FUNCTION smarthub.verify_key(key text) RETURNS uuid
 
 CREATE FUNCTION smarthub.revoke_api_key(id uuid) RETURNS boolean
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_revoke_api_key';
 
 CREATE FUNCTION smarthub.create_session(user_id uuid, ttl interval DEFAULT NULL,
                                         ip_address inet DEFAULT NULL,
                                         user_agent text DEFAULT NULL) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_create_session';
 
 -- STABLE: reads only (sessions have no last_used_at). Not SECURITY DEFINER, as verify_key.
@@ -66,23 +69,23 @@ CREATE FUNCTION smarthub.verify_session(token text) RETURNS uuid
 
 CREATE FUNCTION smarthub.revoke_session(token text) RETURNS boolean
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_revoke_session';
 
 CREATE FUNCTION smarthub.revoke_user_sessions(user_id uuid) RETURNS integer
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_revoke_user_sessions';
 
 CREATE FUNCTION smarthub.purge_expired_sessions() RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_purge_expired_sessions';
 
 CREATE FUNCTION smarthub.login(login text, password text, ip_address inet DEFAULT NULL,
                                user_agent text DEFAULT NULL, ttl interval DEFAULT NULL) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE COST 10000
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_login';
 
 REVOKE EXECUTE ON FUNCTION smarthub.hash_password(text, integer) FROM PUBLIC;

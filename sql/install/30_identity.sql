@@ -161,7 +161,7 @@ CREATE TRIGGER protect_columns BEFORE UPDATE ON smarthub.entities
 -- (SELECT ...) makes each check an initplan: evaluated once per statement, not once per row; the
 -- role checks of a policy share one initplan, tested first, so that an identity that sees every
 -- row pays one parameter test per row.
--- Not FORCEd: the table owner (the other modules' SECURITY DEFINER functions, the audit
+-- Not FORCEd: the table owner (smarthub's C functions, which run their own queries as the owner, the audit
 -- trigger) is not subject to the policies.
 -------------------------------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ SELECT has_index('smarthub', 'sessions', 'idx_sessions_expires_at', 'expires_at'
 
 -- audit_logs
 SELECT columns_are('smarthub', 'audit_logs', ARRAY['id', 'user_id', 'entity_type', 'entity_id', 'action', 'changes',
-    'ip_address', 'user_agent', 'created_at', 'db_role', 'txid']);
+    'ip_address', 'user_agent', 'created_at', 'db_role', 'txid', 'actor_id']);
 SELECT col_is_pk('smarthub', 'audit_logs', 'id', 'col_is_pk audit_logs.id');
 SELECT fk_ok('smarthub', 'audit_logs', 'user_id', 'smarthub', 'users', 'id', 'fk_ok audit_logs.user_id smarthub');
 SELECT col_is_null('smarthub', 'audit_logs', 'user_id', 'col_is_null audit_logs.user_id');

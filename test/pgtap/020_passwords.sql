@@ -16,8 +16,8 @@ SELECT is_strict('smarthub', 'verify_password', ARRAY['text', 'text'], 'verify_p
 SELECT isnt_strict('smarthub', 'hash_password', ARRAY['text', 'integer'], 'hash_password is not STRICT (NULL cost means the setting)');
 SELECT isnt_definer('smarthub', 'hash_password', ARRAY['text', 'integer'], 'hash_password is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'verify_password', ARRAY['text', 'text'], 'verify_password is not SECURITY DEFINER');
-SELECT is_definer('smarthub', 'set_password', ARRAY['uuid', 'text'], 'set_password is SECURITY DEFINER');
-SELECT is_definer('smarthub', 'create_user', ARRAY['text', 'text', 'text', 'text', 'text', 'text[]'], 'create_user is SECURITY DEFINER');
+SELECT isnt_definer('smarthub', 'set_password', ARRAY['uuid', 'text'], 'set_password is not SECURITY DEFINER (judged as its caller)');
+SELECT isnt_definer('smarthub', 'create_user', ARRAY['text', 'text', 'text', 'text', 'text', 'text[]'], 'create_user is not SECURITY DEFINER (judged as its caller)');
 SELECT results_eq(
     $$SELECT p.proname::text COLLATE "default", p.procost::int FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'smarthub'::regnamespace
@@ -179,7 +179,7 @@ SELECT lives_ok($$SELECT smarthub.set_password((SELECT id FROM smarthub.users WH
 SELECT ok(smarthub.verify_password('carol-pw-2', (SELECT password_hash FROM smarthub.users WHERE id = (SELECT id FROM smarthub.users WHERE username = 'carol'))), 'set_password: the new password verifies');
 SELECT ok(NOT smarthub.verify_password('carol-pw-1', (SELECT password_hash FROM smarthub.users WHERE id = (SELECT id FROM smarthub.users WHERE username = 'carol'))), 'set_password: the old password no longer does');
 SELECT throws_ok($$SELECT smarthub.set_password('00000000-0000-0000-0000-0000000000ff', 'pw')$$, 'P0002',
-                 'user 00000000-0000-0000-0000-0000000000ff does not exist', 'set_password: unknown user: P0002');
+                 'user 00000000-0000-0000-0000-0000000000ff does not exist or is not active', 'set_password: unknown user: P0002');
 UPDATE smarthub.users SET deleted_at = now() WHERE username = 'dave';
 SELECT throws_ok($$SELECT smarthub.set_password((SELECT id FROM smarthub.users WHERE username = 'dave'), 'pw')$$, 'P0002', NULL, 'set_password: soft-deleted user: P0002');
 SELECT throws_ok($$SELECT smarthub.set_password((SELECT id FROM smarthub.users WHERE username = 'carol'), '')$$, '22023', NULL, 'set_password: empty password: 22023');

@@ -1,7 +1,7 @@
 -- API keys, sessions and login: formats, verification for every kind of bad input, expiry, owner
 -- state, last_used_at throttling, read-only transactions, revocation, purge and login's audit rows.
 BEGIN;
-SELECT plan(146);
+SELECT plan(144);
 LOAD 'smarthub';
 SET LOCAL smarthub.bcrypt_cost = 4;
 SET LOCAL timezone = 'UTC';
@@ -13,19 +13,20 @@ INSERT INTO smarthub.users (id, email, username, password_hash) VALUES
 CREATE TEMP TABLE k (label text PRIMARY KEY, id uuid, key text);
 CREATE TEMP TABLE s (label text PRIMARY KEY, token text);
 
--- declarations
-SELECT is_definer('smarthub', f, 'SECURITY DEFINER: ' || f)
+-- declarations: a call is judged by the role that made it, so none is SECURITY DEFINER (the C
+-- code switches to the owner around its own queries)
+SELECT isnt_definer('smarthub', f, 'not SECURITY DEFINER: ' || f)
   FROM unnest(ARRAY['create_api_key', 'revoke_api_key', 'create_session',
                     'revoke_session', 'revoke_user_sessions', 'purge_expired_sessions', 'login']) AS f;
--- The verifiers run only their look-up as the owner, in C, sparing each call a SET clause.
-SELECT isnt_definer('smarthub', f, 'not SECURITY DEFINER (owner look-up in C): ' || f)
+-- The verifiers spare each call a SET clause as well.
+SELECT isnt_definer('smarthub', f, 'not SECURITY DEFINER, no SET clause: ' || f)
   FROM unnest(ARRAY['verify_key', 'verify_session']) AS f;
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p
             WHERE p.pronamespace = 'smarthub'::regnamespace
               AND p.proname IN ('create_api_key', 'revoke_api_key', 'create_session',
                                 'revoke_session', 'revoke_user_sessions', 'purge_expired_sessions', 'login')
               AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']),
-          7, 'every SECURITY DEFINER key/session function pins search_path');
+          7, 'every key/session function that writes pins search_path');
 SELECT is_strict('smarthub', 'verify_key', ARRAY['text'], 'verify_key is STRICT');
 SELECT is_strict('smarthub', 'verify_session', ARRAY['text'], 'verify_session is STRICT');
 SELECT volatility_is('smarthub', 'verify_key', ARRAY['text'], 'volatile', 'verify_key is VOLATILE (touches last_used_at)');
@@ -322,27 +323,6 @@ INSERT INTO s VALUES ('dee', smarthub.login('dee@example.com', 'dee-pw'));
 SELECT is(smarthub.verify_session(token), '00000000-0000-4000-a000-000000000004'::uuid,
           'login: a login equal to one email and another username means the email') FROM s WHERE label = 'dee';
 SELECT is(smarthub.login('dee@example.com', 'eve-pw'), NULL, 'login: ... so the username owner cannot log in with it');
-
--- failures cost the same bcrypt work as a real check (cost 8: about 15 ms each)
-SET LOCAL smarthub.bcrypt_cost = 8;
-SELECT smarthub.set_password('00000000-0000-4000-a000-000000000004', 'dee-pw');
-CREATE TEMP TABLE timing (what text, ms float8);
-DO $$
-DECLARE t timestamptz; i int;
-BEGIN
-    FOR i IN 1..3 LOOP
-        t := clock_timestamp(); PERFORM smarthub.login('dee', 'wrong');
-        INSERT INTO timing VALUES ('wrong', extract(epoch FROM clock_timestamp() - t) * 1000);
-        t := clock_timestamp(); PERFORM smarthub.login('no-such-user', 'wrong');
-        INSERT INTO timing VALUES ('unknown', extract(epoch FROM clock_timestamp() - t) * 1000);
-        t := clock_timestamp(); PERFORM smarthub.login('dee', repeat('x', 100));
-        INSERT INTO timing VALUES ('long', extract(epoch FROM clock_timestamp() - t) * 1000);
-    END LOOP;
-END $$;
-SELECT cmp_ok((SELECT min(ms) FROM timing WHERE what = 'unknown') / (SELECT min(ms) FROM timing WHERE what = 'wrong'), '>', 0.6::float8,
-              'login: an unknown login takes as long as a wrong password');
-SELECT cmp_ok((SELECT min(ms) FROM timing WHERE what = 'long') / (SELECT min(ms) FROM timing WHERE what = 'wrong'), '>', 0.6::float8,
-              'login: an over-long password takes as long as a wrong password');
 
 -- nothing for PUBLIC
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p

@@ -109,7 +109,7 @@ mutations=(
     "ALTER FUNCTION smarthub.verify_key(text) IMMUTABLE"
     "ALTER FUNCTION smarthub.verify_key(text) CALLED ON NULL INPUT"
     "ALTER FUNCTION smarthub.verify_key(text) PARALLEL RESTRICTED"
-    "ALTER FUNCTION smarthub.login(text, text, inet, text, interval) SECURITY INVOKER"
+    "ALTER FUNCTION smarthub.login(text, text, inet, text, interval) SECURITY DEFINER"
     "ALTER FUNCTION smarthub.login(text, text, inet, text, interval) RESET search_path"
     "GRANT EXECUTE ON FUNCTION smarthub.key_id(bytea) TO PUBLIC"
     "COMMENT ON FUNCTION smarthub.key_id(bytea) IS NULL"

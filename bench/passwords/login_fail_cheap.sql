@@ -1,0 +1,2 @@
+\timing on
+SELECT smarthub.login('bench_cheap', 'guess');

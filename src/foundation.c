@@ -1,0 +1,242 @@
+/*
+ * foundation.c
+ *		What every other module builds on: the extension owner and the switch
+ *		to it, the trust rule, kept SPI plans, and the errors that mean the
+ *		same everywhere.
+ *
+ * The trust rule.  A call is judged by the role that made it: the current
+ * user when smarthub's C function is entered.  smarthub's functions are
+ * SECURITY INVOKER at the SQL level and switch to the extension owner in C
+ * only around their own queries, so that role is never smarthub's owner and
+ * never the session's outer user: code a role owns and PostgreSQL runs as
+ * that role (its SECURITY DEFINER functions, its index expressions during
+ * someone else's ANALYZE) is judged as that role.  On top of that, nothing
+ * that mints a credential, sets an identity or changes a password works
+ * while PostgreSQL runs code on another role's behalf (a security-restricted
+ * operation: ANALYZE, VACUUM, CLUSTER, REINDEX, CREATE INDEX, REFRESH
+ * MATERIALIZED VIEW; or a foreign key's action): 42501.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
+
+#include "smarthub.h"
+
+/* The owner of schema smarthub, cached until pg_namespace changes. */
+static Oid	extension_owner = InvalidOid;
+
+static void
+NamespaceCallback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	extension_owner = InvalidOid;
+}
+
+void
+FoundationInit(void)
+{
+	CacheRegisterSyscacheCallback(NAMESPACEOID, NamespaceCallback, (Datum) 0);
+}
+
+/*
+ * The extension owner: the owner of schema smarthub, which CREATE EXTENSION
+ * makes the owner of every table and function in it.  InvalidOid when the
+ * schema does not exist (the library loaded without the extension).
+ */
+Oid
+SmarthubExtensionOwner(void)
+{
+	Oid			nspoid;
+	HeapTuple	tup;
+
+	if (OidIsValid(extension_owner))
+		return extension_owner;
+	nspoid = get_namespace_oid(SMARTHUB_SCHEMA, true);
+	if (!OidIsValid(nspoid))
+		return InvalidOid;
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nspoid);	/* internal error */
+	extension_owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return extension_owner;
+}
+
+/*
+ * Run what follows as the extension owner, as PostgreSQL's RI triggers run
+ * as a table's owner: smarthub's tables are the owner's alone, and their
+ * row-level security (which itself asks has_role) must not apply to
+ * smarthub's own queries.  Restore with SmarthubRestoreUser; an error
+ * restores the caller's user through transaction abort.
+ */
+void
+SmarthubBecomeOwner(SmarthubSavedUser *saved)
+{
+	Oid			owner = SmarthubExtensionOwner();
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("schema \"%s\" does not exist", SMARTHUB_SCHEMA),
+				 errhint("Run CREATE EXTENSION smarthub.")));
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(owner, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+}
+
+void
+SmarthubRestoreUser(const SmarthubSavedUser *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+/* ---- the trust rule ---- */
+
+/*
+ * The role a call of fcinfo's function is judged by: the current user on
+ * entry.  smarthub 1.0 declared the credential functions SECURITY DEFINER:
+ * in a database not yet updated (ALTER EXTENSION smarthub UPDATE) the
+ * current user is then the owner, and the call is judged as 1.0 judged it,
+ * by the session's outer user.
+ */
+Oid
+SmarthubCaller(FunctionCallInfo fcinfo)
+{
+	HeapTuple	tup;
+	bool		definer = false;
+
+	if (fcinfo->flinfo == NULL || !OidIsValid(fcinfo->flinfo->fn_oid))
+		return GetUserId();
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	if (HeapTupleIsValid(tup))
+	{
+		definer = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef;
+		ReleaseSysCache(tup);
+	}
+	return definer ? GetOuterUserId() : GetUserId();
+}
+
+/*
+ * Trusted roles may impersonate and act for anyone: superusers, members of
+ * the extension owner, and roles with EXECUTE on smarthub.set_current_user
+ * (which is what grant_access(..., trusted => true) grants).
+ */
+bool
+SmarthubRoleIsTrusted(Oid roleid)
+{
+	Oid			owner;
+	Oid			argtypes[1] = {UUIDOID};
+	Oid			fn;
+
+	if (superuser_arg(roleid))
+		return true;
+	owner = SmarthubExtensionOwner();
+	if (OidIsValid(owner) && has_privs_of_role(roleid, owner))
+		return true;
+	fn = LookupFuncName(list_make2(makeString(SMARTHUB_SCHEMA),
+								   makeString("set_current_user")),
+						1, argtypes, true);
+	return OidIsValid(fn) && pg_proc_aclcheck(fn, roleid, ACL_EXECUTE) == ACLCHECK_OK;
+}
+
+/* Whether PostgreSQL is running code as some role on another role's behalf. */
+bool
+SmarthubOnSomeoneElsesBehalf(void)
+{
+	return InSecurityRestrictedOperation() || InNoForceRLSOperation();
+}
+
+/*
+ * 42501 when what (a function name) is called while PostgreSQL runs code on
+ * another role's behalf: that code belongs to a table's owner, and whatever
+ * standing the session has (a trusted role, an admin identity) is not its.
+ */
+void
+SmarthubRefuseOnSomeoneElsesBehalf(const char *what)
+{
+	if (!SmarthubOnSomeoneElsesBehalf())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s cannot be called while PostgreSQL runs code on another role's behalf", what),
+			 errdetail("Index expressions, ANALYZE, VACUUM, CLUSTER, REINDEX, CREATE INDEX, REFRESH MATERIALIZED VIEW and foreign key actions run a table owner's code for whoever started them."),
+			 errhint("Call it from the application's own statements.")));
+}
+
+/* ---- SPI ---- */
+
+void
+SmarthubSpiConnect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");	/* internal error */
+}
+
+/*
+ * The plan kept in *slot, prepared on first use (inside an SPI connection)
+ * and kept for the backend's life: every query smarthub runs more than once
+ * goes through here.
+ */
+SPIPlanPtr
+SmarthubKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, (Oid *) types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));	/* internal error */
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed"); /* internal error */
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/* Execute a plan, raising an internal error unless it returns expected. */
+void
+SmarthubExecute(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int expected)
+{
+	int			rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+
+	if (rc != expected)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));	/* internal error */
+}
+
+/* ---- errors that mean the same everywhere ---- */
+
+/* 22004 when a required argument is NULL. */
+void
+SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name),
+				 errhidestmt(true)));
+}
+
+/* P0002: a user that does not exist, or is inactive or soft-deleted, to the application. */
+void
+SmarthubUnknownUser(const pg_uuid_t *user_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("user %s does not exist or is not active", SmarthubUuidText(user_id)),
+			 errhidestmt(true)));
+}
+
+char *
+SmarthubUuidText(const pg_uuid_t *id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
+}

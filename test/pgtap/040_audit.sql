@@ -1,7 +1,7 @@
 -- Audit: enable/disable errors, privileges, append-only enforcement for every role, the user_id
 -- foreign key's SET NULL, purge, and auditing by a role that cannot write the audit log.
 BEGIN;
-SELECT plan(68);
+SELECT plan(75);
 
 -- objects and privileges
 SELECT has_function('smarthub', 'audit_trigger', ARRAY[]::text[], 'audit_trigger() exists');
@@ -130,6 +130,39 @@ VALUES ('00000000-0000-0000-0000-00000000aa03', 'tap_fk', '00000000-0000-0000-00
 SELECT lives_ok($$DELETE FROM smarthub.users WHERE username = 'tap'$$, 'deleting a user with audit rows works');
 SELECT results_eq($$SELECT user_id, action::text, changes FROM smarthub.audit_logs WHERE entity_type = 'tap_fk'$$,
                   $$VALUES (NULL::uuid, 'TEST', '{"a": 1}'::jsonb)$$, 'its audit rows keep everything but user_id');
+
+-- the actor survives: an admin deletes their own account, and the rows of what they did still
+-- name them in actor_id (user_id is set NULL by the foreign key)
+INSERT INTO smarthub.users (id, email, username, password_hash) VALUES
+    ('00000000-0000-0000-0000-00000000aa05', 'gone@example.com', 'gone', 'x'),
+    ('00000000-0000-0000-0000-00000000aa06', 'other@example.com', 'other', 'x');
+INSERT INTO smarthub.user_roles (user_id, role_id)
+    SELECT '00000000-0000-0000-0000-00000000aa05', id FROM smarthub.roles WHERE name = 'admin';
+SELECT smarthub.set_current_user('00000000-0000-0000-0000-00000000aa05');
+UPDATE smarthub.users SET first_name = 'Renamed' WHERE username = 'other';
+SELECT isnt(smarthub.create_session('00000000-0000-0000-0000-00000000aa06'), NULL, 'an admin creates a session for another user');
+DELETE FROM smarthub.users WHERE username = 'gone';
+SELECT smarthub.clear_current_user();
+SELECT results_eq($$SELECT action::text, user_id, actor_id FROM smarthub.audit_logs
+                     WHERE entity_id = '00000000-0000-0000-0000-00000000aa06' AND entity_type = 'users'
+                       AND action <> 'CREATE' ORDER BY action$$,
+                  $$VALUES ('IMPERSONATE', NULL::uuid, '00000000-0000-0000-0000-00000000aa05'::uuid),
+                           ('UPDATE', NULL::uuid, '00000000-0000-0000-0000-00000000aa05'::uuid)$$,
+                  'after the actor''s deletion actor_id still names them (user_id is NULL)');
+SELECT is((SELECT changes ? 'session_id' FROM smarthub.audit_logs WHERE action = 'IMPERSONATE'
+            AND entity_id = '00000000-0000-0000-0000-00000000aa06'), true,
+          'the IMPERSONATE row names the session, its entity the impersonated user');
+-- a trusted role without identity impersonating: the row names the role in db_role
+SELECT isnt(smarthub.create_session('00000000-0000-0000-0000-00000000aa06'), NULL, 'the DBA creates a session for a user');
+SELECT is((SELECT db_role FROM smarthub.audit_logs WHERE action = 'IMPERSONATE'
+             AND entity_id = '00000000-0000-0000-0000-00000000aa06' AND actor_id IS NULL),
+          session_user::text COLLATE "default", '... and its IMPERSONATE row names the DBA''s role');
+-- a session for oneself is no impersonation
+SELECT smarthub.set_current_user('00000000-0000-0000-0000-00000000aa06');
+SELECT isnt(smarthub.create_session('00000000-0000-0000-0000-00000000aa06'), NULL, 'a user creates their own session');
+SELECT smarthub.clear_current_user();
+SELECT is((SELECT count(*)::int FROM smarthub.audit_logs WHERE action = 'IMPERSONATE'
+            AND entity_id = '00000000-0000-0000-0000-00000000aa06'), 2, '... which writes no IMPERSONATE row');
 
 -- purge: removes old rows only, returns the count, writes one PURGE row
 SELECT is(smarthub.purge_audit_logs('1 day'), 0::bigint, 'nothing older than a day');

@@ -125,12 +125,54 @@ SELECT table_name, entity_type, id_column, excluded_columns, ignored_columns FRO
 UPDATE public.docs SET api_token = 'tok2', heading = 'Plan B';
 ALTER TABLE public.docs DROP COLUMN api_token;
 ALTER TABLE public.docs DROP COLUMN secret;
+-- an excluded column is never forgotten by DDL: writes fail until enable_audit says what to exclude
 SELECT table_name, excluded_columns FROM smarthub.audited_tables WHERE table_name = 'public.docs'::regclass;
+UPDATE public.docs SET heading = 'Plan C', pages = 5;
+SELECT smarthub.enable_audit('public.docs', '{}', '{}', 'doc', 'doc_id');
 UPDATE public.docs SET heading = 'Plan C', pages = 5;
 ALTER TABLE public.docs RENAME COLUMN doc_id TO key;
 SELECT id_column FROM smarthub.audited_tables WHERE table_name = 'public.docs'::regclass;
 DELETE FROM public.docs;
 SELECT * FROM public.new_audit_rows();
+
+-- redaction fails closed. A typed table's secret renamed through its type is followed ...
+CREATE TYPE public.card AS (id uuid, holder text, number text);
+CREATE TABLE public.cards OF public.card (PRIMARY KEY (id));
+SELECT smarthub.enable_audit('public.cards', '{number}');
+ALTER TYPE public.card RENAME ATTRIBUTE number TO pan CASCADE;
+SELECT excluded_columns FROM smarthub.audited_tables WHERE table_name = 'public.cards'::regclass;
+INSERT INTO public.cards VALUES ('00000000-0000-0000-0000-0000000000c1', 'Ann', '4111111111111111');
+SELECT action, changes FROM public.new_audit_rows();
+-- ... and one renamed while event triggers do not fire makes writes fail, even after DDL on the
+-- table or on any other (1.0 then forgot the exclusion and logged card numbers)
+SET session_replication_role = replica;
+ALTER TYPE public.card RENAME ATTRIBUTE pan TO secret_pan CASCADE;
+RESET session_replication_role;
+UPDATE public.cards SET secret_pan = '4000056655665556';
+ALTER TABLE public.docs ADD COLUMN z integer;
+ALTER TABLE public.cards ALTER COLUMN holder SET STATISTICS 200;
+ALTER TYPE public.card ADD ATTRIBUTE note text CASCADE;
+SELECT excluded_columns FROM smarthub.audited_tables WHERE table_name = 'public.cards'::regclass;
+UPDATE public.cards SET secret_pan = '4000056655665556';
+SELECT smarthub.enable_audit('public.cards', '{secret_pan}');
+UPDATE public.cards SET secret_pan = '4000056655665556';
+SELECT action, changes FROM public.new_audit_rows();
+
+-- DDL resynchronises only the tables it changed: a table whose configuration broke unseen (an
+-- ignored column renamed in replica mode) is left alone by DDL on another table
+CREATE TABLE public.notes (id uuid PRIMARY KEY, seen_at timestamptz);
+SELECT smarthub.enable_audit('public.notes', '{}', '{seen_at}');
+SET session_replication_role = replica;
+ALTER TABLE public.notes RENAME COLUMN seen_at TO read_at;
+RESET session_replication_role;
+ALTER TABLE public.docs ADD COLUMN z2 integer;
+SELECT ignored_columns FROM smarthub.audited_tables WHERE table_name = 'public.notes'::regclass;
+INSERT INTO public.notes VALUES ('00000000-0000-0000-0000-0000000000c2', now());
+-- DDL on the table itself forgets an ignored column that is gone (it hides nothing)
+ALTER TABLE public.notes ADD COLUMN body text;
+SELECT ignored_columns FROM smarthub.audited_tables WHERE table_name = 'public.notes'::regclass;
+INSERT INTO public.notes VALUES ('00000000-0000-0000-0000-0000000000c2', NULL, 'x');
+SELECT action, entity_type FROM public.new_audit_rows();
 
 -- out-of-line (TOAST) values: an unchanged one is not a change, a changed one is
 CREATE TABLE public.big (id uuid PRIMARY KEY, body text, n integer);

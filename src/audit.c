@@ -33,6 +33,7 @@
 #include "catalog/namespace.h"
 #include "common/hashfn.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
@@ -207,6 +208,8 @@ CheckColumnsExist(Relation rel, char **names, int n, const char *what)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("%s column \"%s\" of audited table \"%s\" does not exist",
 							what, names[i], RelationGetRelationName(rel)),
+					 strcmp(what, "excluded") == 0 ?
+					 errdetail("It may have been renamed unseen: writes are refused rather than risk showing it under another name.") : 0,
 					 errhint("Run smarthub.enable_audit() again with the table's current columns.")));
 }
 
@@ -776,14 +779,17 @@ smarthub_audit_trigger_arguments(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* ---- keeping the configuration in step with ALTER TABLE ---- */
+/* ---- keeping the configuration in step with ALTER TABLE and ALTER TYPE ---- */
 
 /*
- * After ALTER TABLE: an audit trigger whose configuration names a column
- * the table no longer has is rewritten, following a RENAME COLUMN
- * (old → new) or forgetting a dropped column.  Without this, renaming an
- * excluded column would make every write fail (BuildAuditTable fails
- * closed rather than risk showing a secret under its new name).
+ * After a command that changed columns of relid: an audit trigger whose
+ * configuration names a column the table no longer has follows a rename
+ * (old → new).  An excluded column is never forgotten here, whatever
+ * happened to it: a name we cannot find may be a secret renamed while event
+ * triggers did not fire, and BuildAuditTable then refuses every write
+ * (42703) until enable_audit is run again.  Only an ignored column that is
+ * gone is forgotten: ignoring decides what UPDATE diffs leave out, not what
+ * they hide.
  */
 static void
 ResyncTrigger(Oid relid, char **args, const char *oldname, const char *newname)
@@ -794,6 +800,8 @@ ResyncTrigger(Oid relid, char **args, const char *oldname, const char *newname)
 	int			i;
 	bool		changed = false;
 	const char *id_column = args[1];
+	bool		renamed = oldname != NULL && get_attnum(relid, oldname) <= 0 &&
+		get_attnum(relid, newname) > 0;
 
 	lists[0] = ParseNameArray(args[2], &n[0]);
 	lists[1] = ParseNameArray(args[3], &n[1]);
@@ -807,18 +815,22 @@ ResyncTrigger(Oid relid, char **args, const char *oldname, const char *newname)
 
 			if (get_attnum(relid, name) <= 0)
 			{
-				changed = true;
-				if (oldname && strcmp(name, oldname) == 0 && get_attnum(relid, newname) > 0)
+				if (renamed && strcmp(name, oldname) == 0)
+				{
 					name = pstrdup(newname);
-				else
-					continue;	/* dropped: nothing left to show or hide */
+					changed = true;
+				}
+				else if (k == 1)
+				{
+					changed = true;
+					continue;	/* an ignored column that is gone */
+				}
 			}
 			lists[k][kept++] = name;
 		}
 		n[k] = kept;
 	}
-	if (oldname && strcmp(id_column, oldname) == 0 && get_attnum(relid, id_column) <= 0 &&
-		get_attnum(relid, newname) > 0)
+	if (renamed && strcmp(id_column, oldname) == 0)
 	{
 		id_column = newname;
 		changed = true;
@@ -827,12 +839,59 @@ ResyncTrigger(Oid relid, char **args, const char *oldname, const char *newname)
 		InstallTriggers(relid, args[0], id_column, lists[0], n[0], lists[1], n[1]);
 }
 
+/* relid and every table that inherits from it. */
+static List *
+WithInheritors(Oid relid)
+{
+	return OidIsValid(relid) ? find_all_inheritors(relid, NoLock, NULL) : NIL;
+}
+
+/* The typed tables of the composite type whose relation is typrelid, with their inheritors. */
+static List *
+TypedTables(Oid typrelid)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[1] = {OIDOID};
+	Oid			typid = OidIsValid(typrelid) ? get_rel_type_id(typrelid) : InvalidOid;
+	Datum		arg = ObjectIdGetDatum(typid);
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *tables = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	if (!OidIsValid(typid))
+		return NIL;
+	SmarthubSpiConnect();
+	SmarthubExecute(SmarthubKeepPlan(&plan,
+									 "SELECT c.oid FROM pg_catalog.pg_class c"
+									 " WHERE c.reloftype OPERATOR(pg_catalog.=) $1",
+									 1, types),
+					&arg, NULL, true, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		tables = lappend_oid(tables, table);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	foreach(lc, tables)
+		result = list_concat(result, WithInheritors(lfirst_oid(lc)));
+	return result;
+}
+
 /*
  * smarthub.audit_ddl() RETURNS event_trigger
  *
- * ddl_command_end for ALTER TABLE: re-synchronises every audit trigger
- * that names a missing column (cheap: audited tables are few, and only
- * broken configurations are rewritten).
+ * ddl_command_end for ALTER TABLE and ALTER TYPE: re-synchronises the audit
+ * triggers of the tables the command changed, and of no other: the table
+ * named (with the tables inheriting from it, which a column rename or drop
+ * recurses to), or the typed tables of the type named (ALTER TYPE ...
+ * RENAME ATTRIBUTE / DROP ATTRIBUTE ... CASCADE).
  */
 PG_FUNCTION_INFO_V1(smarthub_audit_ddl);
 Datum
@@ -841,7 +900,11 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 	EventTriggerData *ev;
 	const char *oldname = NULL;
 	const char *newname = NULL;
-	int			rc;
+	List	   *changed;
+	Datum	   *elems;
+	ListCell   *lc;
+	int			nchanged = 0;
+	Datum		arg;
 	uint64		i;
 	uint64		ntriggers;
 	Oid		   *relids;
@@ -856,30 +919,52 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 	if (IsA(ev->parsetree, RenameStmt))
 	{
 		RenameStmt *stmt = (RenameStmt *) ev->parsetree;
+		Oid			relid;
 
-		if (stmt->renameType != OBJECT_COLUMN)
+		if (stmt->renameType != OBJECT_COLUMN && stmt->renameType != OBJECT_ATTRIBUTE)
 			PG_RETURN_VOID();
 		oldname = stmt->subname;
 		newname = stmt->newname;
+		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		changed = stmt->renameType == OBJECT_ATTRIBUTE ? TypedTables(relid) : WithInheritors(relid);
 	}
-	else if (!IsA(ev->parsetree, AlterTableStmt))
+	else if (IsA(ev->parsetree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) ev->parsetree;
+		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+
+		changed = stmt->objtype == OBJECT_TYPE ? TypedTables(relid) : WithInheritors(relid);
+	}
+	else
+		PG_RETURN_VOID();
+	if (changed == NIL)
 		PG_RETURN_VOID();
 
 	/*
 	 * Collect first (InstallTriggers opens its own SPI connection), as the
-	 * audit log's owner: whoever runs ALTER TABLE fires this, and
+	 * extension owner: whoever runs ALTER TABLE fires this, and
 	 * audit_trigger_arguments is not executable by PUBLIC.
 	 */
+	elems = palloc(list_length(changed) * sizeof(Datum));
+	foreach(lc, changed)
+		elems[nchanged++] = ObjectIdGetDatum(lfirst_oid(lc));
+	arg = PointerGetDatum(construct_array(elems, nchanged, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
-	rc = SPI_execute("SELECT t.tgrelid, smarthub.audit_trigger_arguments(t.tgargs)"
-					 "  FROM pg_catalog.pg_trigger t"
-					 " WHERE t.tgname OPERATOR(pg_catalog.=) 'smarthub_audit'"
-					 "   AND t.tgfoid OPERATOR(pg_catalog.=) 'smarthub.audit_trigger()'::pg_catalog.regprocedure"
-					 "   AND t.tgnargs OPERATOR(pg_catalog.=) 4",
-					 true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read audit triggers: %s", SPI_result_code_string(rc));	/* internal error */
+	{
+		static SPIPlanPtr plan = NULL;
+		static const Oid types[1] = {OIDARRAYOID};
+
+		SmarthubExecute(SmarthubKeepPlan(&plan,
+										 "SELECT t.tgrelid, smarthub.audit_trigger_arguments(t.tgargs)"
+										 "  FROM pg_catalog.pg_trigger t"
+										 " WHERE t.tgname OPERATOR(pg_catalog.=) '" AUDIT_TRIGGER "'"
+										 "   AND t.tgfoid OPERATOR(pg_catalog.=) 'smarthub.audit_trigger()'::pg_catalog.regprocedure"
+										 "   AND t.tgnargs OPERATOR(pg_catalog.=) 4"
+										 "   AND t.tgrelid OPERATOR(pg_catalog.=) ANY ($1)",
+										 1, types),
+						&arg, NULL, true, SPI_OK_SELECT);
+	}
 	ntriggers = SPI_processed;
 	relids = SPI_palloc(Max(ntriggers, 1) * sizeof(Oid));
 	args = SPI_palloc(Max(ntriggers, 1) * sizeof(char **));
@@ -888,17 +973,17 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		bool		isnull;
 		ArrayType  *arr;
-		Datum	   *elems;
+		Datum	   *targs;
 		int			n;
 		int			j;
 
 		relids[i] = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 		arr = DatumGetArrayTypeP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &targs, NULL, &n);
 		args[i] = SPI_palloc(AUDIT_NARGS * sizeof(char *));
 		for (j = 0; j < AUDIT_NARGS; j++)
 		{
-			char	   *s = TextDatumGetCString(elems[j]);
+			char	   *s = TextDatumGetCString(targs[j]);
 
 			args[i][j] = SPI_palloc(strlen(s) + 1);
 			strcpy(args[i][j], s);

@@ -7,6 +7,7 @@ INSERT INTO smarthub.users (id, email, username, password_hash) VALUES
     ('00000000-0000-0000-0000-0000000001a1', 'ida@example.com', 'ida', 'x'),
     ('00000000-0000-0000-0000-0000000001a2', 'max@example.com', 'max', 'x');
 INSERT INTO smarthub.user_roles (id, user_id, role_id) VALUES
+    ('00000000-0000-0000-0000-0000000001b1', '00000000-0000-0000-0000-0000000001a1', '00000000-0000-4000-8000-000000000002'),
     ('00000000-0000-0000-0000-0000000001b2', '00000000-0000-0000-0000-0000000001a2', '00000000-0000-4000-8000-000000000001');
 CREATE ROLE smarthub_audit_id_app;
 SELECT smarthub.grant_access('smarthub_audit_id_app');

@@ -11,6 +11,7 @@ INSERT INTO smarthub.users (id, email, username, password_hash, is_active, delet
     ('d0000000-0000-4000-8000-000000000003', 'off@regress.io', 'r_off', 'h', false, NULL),
     ('d0000000-0000-4000-8000-000000000004', 'gone@regress.io', 'r_gone', 'h', true, '2026-01-01');
 INSERT INTO smarthub.user_roles (user_id, role_id) VALUES
+    ('d0000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'),
     ('d0000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001'),
     ('d0000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000004');
 -- (the setting exists once the library is loaded, i.e. after the first smarthub function call)

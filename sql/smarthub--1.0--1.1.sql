@@ -51,3 +51,53 @@ CREATE EVENT TRIGGER smarthub_audit_ddl ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
     EXECUTE FUNCTION smarthub.audit_ddl();
 COMMENT ON EVENT TRIGGER smarthub_audit_ddl IS 'Keeps audit configurations in step with column renames and drops';
+
+-- Roles mean what the seed says: rights come from the roles an identity holds. viewer ("Read-only
+-- access") no longer writes its own profile or entities; writing them takes the user role (or
+-- moderator, admin); moderators no longer change admin accounts.
+ALTER POLICY users_update ON smarthub.users
+    USING ((SELECT smarthub.has_role('admin'))
+           OR ((SELECT smarthub.has_role('moderator')) AND NOT EXISTS (
+                   SELECT FROM smarthub.user_roles ur JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id
+                    WHERE ur.user_id OPERATOR(pg_catalog.=) users.id AND r.name OPERATOR(pg_catalog.=) 'admin'))
+           OR ((SELECT smarthub.has_role('user')) AND id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())))
+    WITH CHECK ((SELECT smarthub.has_role('admin'))
+           OR ((SELECT smarthub.has_role('moderator')) AND NOT EXISTS (
+                   SELECT FROM smarthub.user_roles ur JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id
+                    WHERE ur.user_id OPERATOR(pg_catalog.=) users.id AND r.name OPERATOR(pg_catalog.=) 'admin'))
+           OR ((SELECT smarthub.has_role('user')) AND id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
+ALTER POLICY entities_insert ON smarthub.entities
+    WITH CHECK ((SELECT smarthub.has_role('admin'))
+           OR ((SELECT smarthub.has_role('user') OR smarthub.has_role('moderator'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
+ALTER POLICY entities_update ON smarthub.entities
+    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
+           OR ((SELECT smarthub.has_role('user'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())))
+    WITH CHECK ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
+           OR ((SELECT smarthub.has_role('user'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
+ALTER POLICY entities_delete ON smarthub.entities
+    USING ((SELECT smarthub.has_role('admin'))
+           OR ((SELECT smarthub.has_role('user') OR smarthub.has_role('moderator'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
+
+-- A changed email is unverified unless an admin verifies it in the same change.
+CREATE FUNCTION smarthub.unverify_changed_email() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NEW.email IS DISTINCT FROM OLD.email
+       AND NOT (NEW.email_verified AND NEW.email_verified_at IS NOT NULL
+                AND NEW.email_verified_at IS DISTINCT FROM OLD.email_verified_at) THEN
+        NEW.email_verified := false;
+        NEW.email_verified_at := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER unverify_changed_email BEFORE UPDATE OF email ON smarthub.users
+    FOR EACH ROW EXECUTE FUNCTION smarthub.unverify_changed_email();
+REVOKE ALL ON FUNCTION smarthub.unverify_changed_email() FROM PUBLIC;
+COMMENT ON FUNCTION smarthub.unverify_changed_email() IS 'BEFORE UPDATE OF email trigger: a changed email is unverified unless an admin verifies it in the same change';

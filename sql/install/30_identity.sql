@@ -156,8 +156,33 @@ CREATE TRIGGER protect_columns BEFORE UPDATE ON smarthub.api_keys
 CREATE TRIGGER protect_columns BEFORE UPDATE ON smarthub.entities
     FOR EACH ROW EXECUTE FUNCTION smarthub.protect_columns('owner_id');
 
+-- A changed email is unverified until shown otherwise: the change clears email_verified and
+-- email_verified_at, unless the same UPDATE sets email_verified_at anew with email_verified true,
+-- which protect_columns lets only an admin identity (or the table owner) do. Named to fire after
+-- protect_columns (triggers fire in name order), which would otherwise see its own clearing.
+CREATE FUNCTION smarthub.unverify_changed_email() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NEW.email IS DISTINCT FROM OLD.email
+       AND NOT (NEW.email_verified AND NEW.email_verified_at IS NOT NULL
+                AND NEW.email_verified_at IS DISTINCT FROM OLD.email_verified_at) THEN
+        NEW.email_verified := false;
+        NEW.email_verified_at := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER unverify_changed_email BEFORE UPDATE OF email ON smarthub.users
+    FOR EACH ROW EXECUTE FUNCTION smarthub.unverify_changed_email();
+
 -------------------------------------------------------------------------------------------------
--- Row-level security. Every identity gets the "user" column of the matrix; roles add to it.
+-- Row-level security. What an identity may do comes from the roles it holds (README, Security
+-- model). Any identity, with no role at all, reads its own account rows and keeps its credentials
+-- (revokes its keys, deletes its sessions); the "user" role adds writing its own profile and
+-- entities; viewer reads everything and writes nothing; moderator reads and updates all but admin
+-- accounts; admin does everything.
 -- (SELECT ...) makes each check an initplan: evaluated once per statement, not once per row; the
 -- role checks of a policy share one initplan, tested first, so that an identity that sees every
 -- row pays one parameter test per row.
@@ -173,16 +198,23 @@ ALTER TABLE smarthub.sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE smarthub.audit_logs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE smarthub.entities ENABLE ROW LEVEL SECURITY;
 
--- users: read/update own; viewer reads all; moderator reads and updates all; admin all.
+-- users: read own; the user role updates own; viewer reads all; moderator reads all and updates
+-- all but admins; admin all.
 CREATE POLICY users_select ON smarthub.users FOR SELECT
     USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
                     OR smarthub.has_role('viewer'))
            OR id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY users_update ON smarthub.users FOR UPDATE
-    USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
-           OR id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()))
-    WITH CHECK ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
-           OR id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
+    USING ((SELECT smarthub.has_role('admin'))
+           OR ((SELECT smarthub.has_role('moderator')) AND NOT EXISTS (
+                   SELECT FROM smarthub.user_roles ur JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id
+                    WHERE ur.user_id OPERATOR(pg_catalog.=) users.id AND r.name OPERATOR(pg_catalog.=) 'admin'))
+           OR ((SELECT smarthub.has_role('user')) AND id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())))
+    WITH CHECK ((SELECT smarthub.has_role('admin'))
+           OR ((SELECT smarthub.has_role('moderator')) AND NOT EXISTS (
+                   SELECT FROM smarthub.user_roles ur JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id
+                    WHERE ur.user_id OPERATOR(pg_catalog.=) users.id AND r.name OPERATOR(pg_catalog.=) 'admin'))
+           OR ((SELECT smarthub.has_role('user')) AND id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
 CREATE POLICY users_insert ON smarthub.users FOR INSERT
     WITH CHECK ((SELECT smarthub.has_role('admin')));
 CREATE POLICY users_delete ON smarthub.users FOR DELETE
@@ -247,23 +279,28 @@ CREATE POLICY audit_logs_select ON smarthub.audit_logs FOR SELECT
                     OR smarthub.has_role('viewer'))
            OR user_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 
--- entities: all on own rows, insert as owner; viewer reads all; moderator reads and updates all
--- (protect_columns: only an admin changes owner_id); admin all.
+-- entities: any identity reads own rows; the user role also writes them (insert as owner);
+-- viewer reads all; moderator reads and updates all (protect_columns: only an admin changes
+-- owner_id) and writes own; admin all.
 CREATE POLICY entities_select ON smarthub.entities FOR SELECT
     USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
                     OR smarthub.has_role('viewer'))
            OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
 CREATE POLICY entities_insert ON smarthub.entities FOR INSERT
     WITH CHECK ((SELECT smarthub.has_role('admin'))
-           OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
+           OR ((SELECT smarthub.has_role('user') OR smarthub.has_role('moderator'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
 CREATE POLICY entities_update ON smarthub.entities FOR UPDATE
     USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
-           OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()))
+           OR ((SELECT smarthub.has_role('user'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())))
     WITH CHECK ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator'))
-           OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
+           OR ((SELECT smarthub.has_role('user'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
 CREATE POLICY entities_delete ON smarthub.entities FOR DELETE
     USING ((SELECT smarthub.has_role('admin'))
-           OR owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
+           OR ((SELECT smarthub.has_role('user') OR smarthub.has_role('moderator'))
+               AND owner_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id())));
 
 -------------------------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; smarthub.grant_access() hands out the rest.
@@ -278,6 +315,7 @@ REVOKE ALL ON FUNCTION smarthub.has_role(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.current_user_roles() FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.set_request_context(inet, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.protect_columns() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.unverify_changed_email() FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.grant_access(regrole, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.revoke_access(regrole) FROM PUBLIC;
 REVOKE ALL ON smarthub.user_profiles, smarthub.active_api_keys, smarthub.active_sessions FROM PUBLIC;
@@ -294,6 +332,7 @@ COMMENT ON FUNCTION smarthub.clear_current_user() IS 'Clears the identity (and k
 COMMENT ON FUNCTION smarthub.has_role(text) IS 'Whether the identity holds the named role (false without identity); cached per statement';
 COMMENT ON FUNCTION smarthub.current_user_roles() IS 'The identity''s role names, sorted; empty without identity';
 COMMENT ON FUNCTION smarthub.set_request_context(inet, text) IS 'Client address and user agent for the audit rows of this transaction';
+COMMENT ON FUNCTION smarthub.unverify_changed_email() IS 'BEFORE UPDATE OF email trigger: a changed email is unverified unless an admin verifies it in the same change';
 COMMENT ON FUNCTION smarthub.protect_columns() IS 'BEFORE UPDATE trigger: only an admin identity (or the table owner) may change the named columns (42501)';
 COMMENT ON FUNCTION smarthub.grant_access(regrole, boolean) IS 'Gives an application role what it needs; trusted adds set_current_user';
 COMMENT ON FUNCTION smarthub.revoke_access(regrole) IS 'Takes back everything on schema smarthub from a role';

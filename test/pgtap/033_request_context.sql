@@ -8,6 +8,8 @@ CREATE ROLE ident_ctx_app;
 SELECT smarthub.grant_access('ident_ctx_app');
 INSERT INTO smarthub.users (id, email, username, password_hash) VALUES
     ('a2000000-0000-4000-8000-000000000001', 'ctx@ident.io', 'ctx_user', 'h');
+INSERT INTO smarthub.user_roles (user_id, role_id)
+    SELECT 'a2000000-0000-4000-8000-000000000001', id FROM smarthub.roles WHERE name = 'user';
 SELECT smarthub.set_current_user('a2000000-0000-4000-8000-000000000001');
 SET ROLE ident_ctx_app;
 

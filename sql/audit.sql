@@ -195,6 +195,19 @@ SELECT table_name, excluded_columns FROM smarthub.audited_tables WHERE table_nam
 INSERT INTO public.child VALUES ('00000000-0000-0000-0000-0000000000e3', '1234');
 SELECT action, changes FROM public.new_audit_rows();
 
+-- an audited table has no inheritance children (their rows would escape its trigger): refused
+-- when auditing a parent, when creating a child, and when attaching one
+CREATE TABLE public.tree (id uuid PRIMARY KEY, v text);
+CREATE TABLE public.branch () INHERITS (public.tree);
+SELECT smarthub.enable_audit('public.tree');
+DROP TABLE public.branch;
+SELECT smarthub.enable_audit('public.tree');
+CREATE TABLE public.branch () INHERITS (public.tree);
+CREATE TABLE public.branch (id uuid PRIMARY KEY, v text);
+ALTER TABLE public.branch INHERIT public.tree;
+SELECT smarthub.enable_audit('public.branch');
+DROP TABLE public.branch;
+
 -- a 50-column table
 SELECT format('CREATE TABLE public.wide (id uuid PRIMARY KEY, %s)',
               string_agg(format('c%s integer', n), ', ' ORDER BY n)) FROM generate_series(1, 49) n \gexec

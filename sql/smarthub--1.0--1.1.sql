@@ -45,10 +45,11 @@ COMMENT ON COLUMN smarthub.audit_logs.db_role IS 'Database session user that mad
 COMMENT ON COLUMN smarthub.audit_logs.actor_id IS 'Application user who acted, kept when that user is deleted; NULL when unknown, and in rows written before 1.1';
 
 -- Redaction fails closed: the DDL event trigger follows renames made through a typed table's type
--- (ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE), and touches only the tables a command changed.
+-- (ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE), and touches only the tables a command changed; it
+-- also refuses an inheritance child for an audited table (CREATE TABLE ... INHERITS).
 DROP EVENT TRIGGER smarthub_audit_ddl;
 CREATE EVENT TRIGGER smarthub_audit_ddl ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'ALTER TYPE')
     EXECUTE FUNCTION smarthub.audit_ddl();
 COMMENT ON EVENT TRIGGER smarthub_audit_ddl IS 'Keeps audit configurations in step with column renames and drops';
 

@@ -467,6 +467,33 @@ smarthub_audit_trigger(PG_FUNCTION_ARGS)
 
 /* ---- management ---- */
 
+/* The OID of one of relid's triggers named name, or InvalidOid. */
+static Oid
+FindTrigger(Oid relid, const char *name)
+{
+	return get_trigger_oid(relid, name, true);
+}
+
+/*
+ * Inheritance: rows written to a child table fire the child's triggers, not
+ * the parent's, yet a query of the parent shows them.  Rather than audit a
+ * tree whose children silently escape, an audited table may have no
+ * children: enable_audit refuses a parent, and the DDL event trigger
+ * refuses a child for an audited table (0A000).  A child itself may be
+ * audited.
+ */
+static void
+RefuseInheritance(Oid parent, const char *child)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 child ? errmsg("audited table \"%s\" cannot have inheritance children", get_rel_name(parent)) :
+			 errmsg("table \"%s\" has inheritance children, so it cannot be audited", get_rel_name(parent)),
+			 child ? errdetail("Table \"%s\" would inherit from it, and rows written to it would not be audited.", child) :
+			 errdetail("Rows written to a child table fire the child's triggers, not the parent's."),
+			 errhint("Audit each child table with smarthub.enable_audit() instead; a child can be audited, a parent cannot.")));
+}
+
 /* The relation kinds enable_audit accepts, and why the others are refused. */
 static void
 CheckAuditable(Oid relid)
@@ -666,6 +693,8 @@ smarthub_enable_audit(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	CheckAuditable(relid);
 	CheckOwner(relid);
+	if (find_inheritance_children(relid, NoLock) != NIL)
+		RefuseInheritance(relid, NULL);
 
 	id_column = NameStr(*PG_GETARG_NAME(4));
 	idnum = UserColumn(relid, id_column, "id");
@@ -710,13 +739,6 @@ smarthub_enable_audit(PG_FUNCTION_ARGS)
 
 	InstallTriggers(relid, entity_type, id_column, excluded, nexcluded, kept, nkept);
 	PG_RETURN_VOID();
-}
-
-/* The OID of one of relid's triggers named name, or InvalidOid. */
-static Oid
-FindTrigger(Oid relid, const char *name)
-{
-	return get_trigger_oid(relid, name, true);
 }
 
 /* smarthub.disable_audit(target regclass) RETURNS void */
@@ -839,6 +861,16 @@ ResyncTrigger(Oid relid, char **args, const char *oldname, const char *newname)
 		InstallTriggers(relid, args[0], id_column, lists[0], n[0], lists[1], n[1]);
 }
 
+/* After CREATE TABLE ... INHERITS or ALTER TABLE ... INHERIT: parent must not be audited. */
+static void
+RefuseAuditedParent(RangeVar *parent, const char *child)
+{
+	Oid			relid = RangeVarGetRelid(parent, NoLock, true);
+
+	if (OidIsValid(relid) && OidIsValid(FindTrigger(relid, AUDIT_TRIGGER)))
+		RefuseInheritance(relid, child);
+}
+
 /* relid and every table that inherits from it. */
 static List *
 WithInheritors(Oid relid)
@@ -887,7 +919,8 @@ TypedTables(Oid typrelid)
 /*
  * smarthub.audit_ddl() RETURNS event_trigger
  *
- * ddl_command_end for ALTER TABLE and ALTER TYPE: re-synchronises the audit
+ * ddl_command_end for CREATE TABLE (only to refuse a child for an audited
+ * table, see RefuseInheritance), ALTER TABLE and ALTER TYPE: re-synchronises the audit
  * triggers of the tables the command changed, and of no other: the table
  * named (with the tables inheriting from it, which a column rename or drop
  * recurses to), or the typed tables of the type named (ALTER TYPE ...
@@ -933,7 +966,23 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 		AlterTableStmt *stmt = (AlterTableStmt *) ev->parsetree;
 		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_AddInherit)
+				RefuseAuditedParent((RangeVar *) cmd->def, stmt->relation->relname);
+		}
 		changed = stmt->objtype == OBJECT_TYPE ? TypedTables(relid) : WithInheritors(relid);
+	}
+	else if (IsA(ev->parsetree, CreateStmt))
+	{
+		CreateStmt *stmt = (CreateStmt *) ev->parsetree;
+
+		if (stmt->partbound == NULL)
+			foreach(lc, stmt->inhRelations)
+				RefuseAuditedParent(lfirst_node(RangeVar, lc), stmt->relation->relname);
+		PG_RETURN_VOID();
 	}
 	else
 		PG_RETURN_VOID();

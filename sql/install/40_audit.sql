@@ -84,7 +84,7 @@ SELECT smarthub.enable_audit('smarthub.entities');
 
 -- Keeps audit configurations in step with ALTER TABLE ... RENAME COLUMN / DROP COLUMN.
 CREATE EVENT TRIGGER smarthub_audit_ddl ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'ALTER TYPE')
     EXECUTE FUNCTION smarthub.audit_ddl();
 
 REVOKE ALL ON FUNCTION smarthub.audit_trigger() FROM PUBLIC;

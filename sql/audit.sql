@@ -208,6 +208,29 @@ ALTER TABLE public.branch INHERIT public.tree;
 SELECT smarthub.enable_audit('public.branch');
 DROP TABLE public.branch;
 
+-- a cast to json that writes to the audited table again, after a type-cache invalidation (a new
+-- temporary table's row type): the inner call rebuilds the table's cache entry while the outer one
+-- still renders the row with the old entry's columns (1.0 freed them under it; on a stock build
+-- the memory is handed straight back to the rebuilt entry, so only a memory checker saw it)
+CREATE TYPE public.mood AS ENUM ('calm', 'loud');
+CREATE TABLE public.moods (id uuid PRIMARY KEY, m public.mood, after_m text, last text);
+CREATE FUNCTION public.mood_json(m public.mood) RETURNS json LANGUAGE plpgsql AS $$
+BEGIN
+    IF m = 'loud' THEN
+        CREATE TEMP TABLE IF NOT EXISTS mood_scratch (x int);
+        INSERT INTO public.moods VALUES ('00000000-0000-0000-0000-0000000000f2', NULL, 'inner', 'i');
+    END IF;
+    RETURN to_json(m::text || '!');
+END $$;
+CREATE CAST (public.mood AS json) WITH FUNCTION public.mood_json(public.mood);
+SELECT smarthub.enable_audit('public.moods');
+INSERT INTO public.moods VALUES ('00000000-0000-0000-0000-0000000000f1', 'loud', 'outer', 'o');
+SELECT action, changes FROM public.new_audit_rows() ORDER BY changes::text;
+DROP TABLE public.moods;
+DROP CAST (public.mood AS json);
+DROP FUNCTION public.mood_json(public.mood);
+DROP TYPE public.mood;
+
 -- a 50-column table
 SELECT format('CREATE TABLE public.wide (id uuid PRIMARY KEY, %s)',
               string_agg(format('c%s integer', n), ', ' ORDER BY n)) FROM generate_series(1, 49) n \gexec

@@ -117,11 +117,36 @@ AuditTypeCallback(Datum arg, int cacheid, uint32 hashvalue)
 	AuditRelcacheCallback(arg, InvalidOid);
 }
 
+/* Replaced cache entries' memory, freed when the transaction that replaced them ends. */
+static MemoryContext retired_cxt = NULL;
+
+static MemoryContext
+RetiredContext(void)
+{
+	if (retired_cxt == NULL)
+		retired_cxt = AllocSetContextCreate(CacheMemoryContext, "smarthub retired audit tables",
+											ALLOCSET_SMALL_SIZES);
+	return retired_cxt;
+}
+
+static void
+AuditXactCallback(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		 event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		 event == XACT_EVENT_PREPARE) && retired_cxt != NULL)
+	{
+		MemoryContextDelete(retired_cxt);
+		retired_cxt = NULL;
+	}
+}
+
 void
 AuditInit(void)
 {
 	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, AuditTypeCallback, (Datum) 0);
+	RegisterXactCallback(AuditXactCallback, NULL);
 }
 
 /* OID of smarthub.audit_logs, cached. */
@@ -254,8 +279,14 @@ BuildAuditTable(AuditTable *entry, Trigger *trigger, Relation rel)
 	CheckColumnsExist(rel, excluded, nexcluded, "excluded");
 	CheckColumnsExist(rel, ignored, nignored, "ignored");
 
+	/*
+	 * The old columns may still be in use by an outer call of the trigger on
+	 * this table (a cast to json run while rendering a row can write to the
+	 * table again after an invalidation): retire them until the transaction
+	 * ends rather than free them under that caller.
+	 */
 	if (entry->cxt != NULL)
-		MemoryContextDelete(entry->cxt);
+		MemoryContextSetParent(entry->cxt, RetiredContext());
 	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "smarthub audit table",
 									   ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(entry->cxt);

@@ -6,6 +6,7 @@ MODULE_big = smarthub
 OBJS = \
 	src/smarthub.o \
 	src/foundation.o \
+	src/uuid_v7.o \
 	src/updated_at.o \
 	src/identity.o \
 	src/password.o \

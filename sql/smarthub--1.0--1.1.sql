@@ -102,3 +102,86 @@ CREATE TRIGGER unverify_changed_email BEFORE UPDATE OF email ON smarthub.users
     FOR EACH ROW EXECUTE FUNCTION smarthub.unverify_changed_email();
 REVOKE ALL ON FUNCTION smarthub.unverify_changed_email() FROM PUBLIC;
 COMMENT ON FUNCTION smarthub.unverify_changed_email() IS 'BEFORE UPDATE OF email trigger: a changed email is unverified unless an admin verifies it in the same change';
+
+-- Time-ordered audit ids: version-7 uuids from C (smarthub.uuid_v7(), also for users' own tables,
+-- which grant_access now lets application roles call), and entity_history in write order.
+CREATE FUNCTION smarthub.uuid_v7() RETURNS uuid
+    LANGUAGE c VOLATILE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_uuid_v7';
+CREATE FUNCTION smarthub.uuid_v7_time(id uuid) RETURNS timestamptz
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_uuid_v7_time';
+COMMENT ON FUNCTION smarthub.uuid_v7() IS 'A new version-7 (time-ordered) uuid, increasing within a backend';
+COMMENT ON FUNCTION smarthub.uuid_v7_time(uuid) IS 'The time (to the millisecond) of a version-7 uuid; NULL for other versions';
+REVOKE ALL ON FUNCTION smarthub.uuid_v7() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.uuid_v7_time(uuid) FROM PUBLIC;
+ALTER TABLE smarthub.audit_logs ALTER COLUMN id SET DEFAULT smarthub.uuid_v7();
+COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in write order within a backend (random version-4 uuids before 1.1)';
+CREATE OR REPLACE FUNCTION smarthub.entity_history(entity_type text, entity_id uuid, max_rows integer DEFAULT 50)
+    RETURNS SETOF smarthub.audit_logs
+    LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
+    AS $$
+    SELECT a.*
+      FROM smarthub.audit_logs a
+     WHERE a.entity_type OPERATOR(pg_catalog.=) entity_history.entity_type
+       AND a.entity_id OPERATOR(pg_catalog.=) entity_history.entity_id
+     ORDER BY a.created_at DESC, a.id DESC
+     LIMIT entity_history.max_rows
+$$;
+CREATE OR REPLACE FUNCTION smarthub.grant_access(role regrole, trusted boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    fn pg_catalog.regprocedure;
+BEGIN
+    IF role IS NULL OR trusted IS NULL THEN
+        RAISE EXCEPTION 'role and trusted must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA smarthub TO %s', role);
+
+    -- Table privileges: what the policies can let through, never a hash column.
+    EXECUTE pg_catalog.format('GRANT SELECT (id, email, username, first_name, last_name, avatar_url, is_active,'
+        ' email_verified, email_verified_at, last_login_at, created_at, updated_at, deleted_at),'
+        ' UPDATE (email, username, first_name, last_name, avatar_url, is_active, email_verified,'
+        ' email_verified_at, deleted_at), INSERT, DELETE ON smarthub.users TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT, INSERT (id, name, description), UPDATE (name, description), DELETE'
+        ' ON smarthub.roles TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT, INSERT (user_id, role_id, assigned_by),'
+        ' UPDATE (user_id, role_id, assigned_by), DELETE ON smarthub.user_roles TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, name, description, last_used_at, expires_at, is_active,'
+        ' created_at, updated_at), INSERT (id, user_id, key_hash, name, description, expires_at, is_active),'
+        ' UPDATE (name, description, expires_at, is_active), DELETE ON smarthub.api_keys TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, ip_address, user_agent, expires_at, created_at),'
+        ' INSERT (id, user_id, token_hash, ip_address, user_agent, expires_at),'
+        ' UPDATE (ip_address, user_agent, expires_at), DELETE ON smarthub.sessions TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_logs TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT, INSERT (id, entity_type, owner_id, name, data, deleted_at),'
+        ' UPDATE (entity_type, owner_id, name, data, deleted_at), DELETE ON smarthub.entities TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.user_profiles, smarthub.active_api_keys,'
+        ' smarthub.active_sessions TO %s', role);
+
+    -- Functions, by name: every overload of each name that exists (other modules add theirs).
+    FOR fn IN
+        SELECT p.oid::pg_catalog.regprocedure
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace OPERATOR(pg_catalog.=) 'smarthub'::pg_catalog.regnamespace
+           AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY[
+               'current_user_id', 'authenticate_key', 'authenticate_session', 'clear_current_user',
+               'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
+               'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session',
+               'revoke_user_sessions', 'set_password', 'create_user', 'login', 'hash_password',
+               'verify_password', 'password_needs_rehash', 'entity_history', 'encrypt', 'decrypt',
+               'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
+               'uuid_v7_time']::pg_catalog.name[])
+         ORDER BY p.oid
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);
+    END LOOP;
+
+    -- trusted => false also takes impersonation back from a role that had it.
+    EXECUTE pg_catalog.format('%s EXECUTE ON FUNCTION smarthub.set_current_user(uuid) %s %s',
+        CASE WHEN trusted THEN 'GRANT' ELSE 'REVOKE' END,
+        CASE WHEN trusted THEN 'TO' ELSE 'FROM' END, role);
+END
+$$;

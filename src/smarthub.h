@@ -37,6 +37,10 @@ typedef uint8 SmarthubB64Byte;
 #else
 typedef char SmarthubB64Byte;
 #endif
+/* PostgreSQL 18 replaced the pg_attribute_noreturn() suffix by a pg_noreturn prefix. */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
+#endif
 /* This backend's local transaction id (PostgreSQL 17 moved it into PGPROC.vxid). */
 #if PG_VERSION_NUM >= 170000
 #define SmarthubLocalXid() (MyProc->vxid.lxid)
@@ -91,9 +95,14 @@ extern void SmarthubExecute(SPIPlanPtr plan, Datum *values, const char *nulls,
 extern void SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name);
 
 /* P0002 "user <id> does not exist or is not active". */
-extern void SmarthubUnknownUser(const pg_uuid_t *user_id) pg_attribute_noreturn();
+pg_noreturn extern void SmarthubUnknownUser(const pg_uuid_t *user_id);
 
 extern char *SmarthubUuidText(const pg_uuid_t *id);
+
+/* ---- uuid_v7.c: uses nothing ---- */
+
+/* A new version-7 (time-ordered) uuid, increasing within this backend. */
+extern void SmarthubUuidV7(pg_uuid_t *uuid);
 
 /* ---- identity.c ---- */
 

@@ -7,6 +7,21 @@ CREATE SCHEMA smarthub;
 COMMENT ON SCHEMA smarthub IS 'smarthub: users, roles, API keys, sessions, entities and the audit log';
 
 -------------------------------------------------------------------------------------------------
+-- Time-ordered uuids (src/uuid_v7.c), before the tables whose defaults use them
+-------------------------------------------------------------------------------------------------
+
+-- RFC 9562 version 7: millisecond time first, so an index on them is appended to. VOLATILE: each
+-- call is a new id; increasing within a backend.
+CREATE FUNCTION smarthub.uuid_v7() RETURNS uuid
+    LANGUAGE c VOLATILE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_uuid_v7';
+CREATE FUNCTION smarthub.uuid_v7_time(id uuid) RETURNS timestamptz
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_uuid_v7_time';
+COMMENT ON FUNCTION smarthub.uuid_v7() IS 'A new version-7 (time-ordered) uuid, increasing within a backend';
+COMMENT ON FUNCTION smarthub.uuid_v7_time(uuid) IS 'The time (to the millisecond) of a version-7 uuid; NULL for other versions';
+
+-------------------------------------------------------------------------------------------------
 -- Tables
 -------------------------------------------------------------------------------------------------
 
@@ -83,7 +98,7 @@ CREATE TABLE smarthub.sessions (
 );
 
 CREATE TABLE smarthub.audit_logs (
-    id          uuid         NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    id          uuid         NOT NULL DEFAULT smarthub.uuid_v7(),
     user_id     uuid         REFERENCES smarthub.users (id) ON DELETE SET NULL,
     entity_type varchar(100) NOT NULL,
     entity_id   uuid         NOT NULL,
@@ -222,6 +237,8 @@ CREATE VIEW smarthub.table_sizes AS
 
 REVOKE ALL ON ALL TABLES IN SCHEMA smarthub FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.set_updated_at() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.uuid_v7() FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.uuid_v7_time(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.protect_system_roles() FROM PUBLIC;
 
 -------------------------------------------------------------------------------------------------
@@ -283,7 +300,7 @@ COMMENT ON COLUMN smarthub.sessions.expires_at IS 'Expiry time';
 COMMENT ON COLUMN smarthub.sessions.created_at IS 'Creation time';
 
 COMMENT ON TABLE smarthub.audit_logs IS 'Append-only audit trail of changes to audited tables';
-COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key (random uuid)';
+COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in write order within a backend (random version-4 uuids before 1.1)';
 COMMENT ON COLUMN smarthub.audit_logs.user_id IS 'Application user who acted; NULL when unknown or deleted';
 COMMENT ON COLUMN smarthub.audit_logs.entity_type IS 'Kind of entity changed (by default the table name)';
 COMMENT ON COLUMN smarthub.audit_logs.entity_id IS 'Id of the entity changed';

@@ -88,7 +88,8 @@ BEGIN
                'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session',
                'revoke_user_sessions', 'set_password', 'create_user', 'login', 'hash_password',
                'verify_password', 'password_needs_rehash', 'entity_history', 'encrypt', 'decrypt',
-               'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id']::pg_catalog.name[])
+               'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
+               'uuid_v7_time']::pg_catalog.name[])
          ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);

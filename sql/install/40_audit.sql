@@ -50,7 +50,7 @@ CREATE FUNCTION smarthub.entity_history(entity_type text, entity_id uuid, max_ro
       FROM smarthub.audit_logs a
      WHERE a.entity_type OPERATOR(pg_catalog.=) entity_history.entity_type
        AND a.entity_id OPERATOR(pg_catalog.=) entity_history.entity_id
-     ORDER BY a.created_at DESC, a.txid DESC
+     ORDER BY a.created_at DESC, a.id DESC
      LIMIT entity_history.max_rows
 $$;
 

@@ -114,7 +114,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id')
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time')
        AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: every overload of every allow-listed function that exists');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -123,7 +123,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id')
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time')
        AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: nothing outside the allow-list (untrusted)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -132,7 +132,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id',
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time',
            'set_current_user')
        AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
     'grant_access(trusted): nothing outside the allow-list and set_current_user');

@@ -23,3 +23,8 @@ ALTER TABLE smarthub.users ADD CONSTRAINT username_format
     CHECK (username OPERATOR(pg_catalog.~) '^[^[:space:][:cntrl:]]([^[:cntrl:]]*[^[:space:][:cntrl:]])?$');
 COMMENT ON CONSTRAINT username_format ON smarthub.users IS
     'Not empty, no blanks at either end, no control characters';
+
+-- The append-only guard lets a logical replication subscription apply the two changes a primary
+-- makes to existing audit rows (1.0 refused them, which stopped the subscription for good the
+-- first time a user was deleted). The change is in the C function; its comment says so.
+COMMENT ON FUNCTION smarthub.audit_logs_guard() IS 'Keeps smarthub.audit_logs append-only (42501), except for purge_audit_logs and the user_id foreign key''s SET NULL, also when a logical replication subscription applies them';

@@ -185,3 +185,8 @@ BEGIN
         CASE WHEN trusted THEN 'TO' ELSE 'FROM' END, role);
 END
 $$;
+
+-- The append-only guard lets a logical replication subscription apply the two changes a primary
+-- makes to existing audit rows (1.0 refused them, which stopped the subscription for good the
+-- first time a user was deleted). The change is in the C function; its comment says so.
+COMMENT ON FUNCTION smarthub.audit_logs_guard() IS 'Keeps smarthub.audit_logs append-only (42501), except for purge_audit_logs and the user_id foreign key''s SET NULL, also when a logical replication subscription applies them';

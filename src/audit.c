@@ -1083,10 +1083,9 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 /* ---- append-only ---- */
 
 /*
- * Whether an UPDATE of audit_logs is the foreign key's ON DELETE SET NULL:
- * run by PostgreSQL's RI code (the only caller that sets the no-force-RLS
- * security context, apart from this file's inserts), setting user_id to
- * NULL and changing nothing else.
+ * Whether an UPDATE of audit_logs sets user_id to NULL and changes nothing
+ * else: the shape of the foreign key's ON DELETE SET NULL.  Who may make
+ * such an UPDATE is the caller's question.
  */
 static bool
 IsUserIdSetNull(TriggerData *td)
@@ -1095,7 +1094,7 @@ IsUserIdSetNull(TriggerData *td)
 	int			user_attnum = SPI_fnumber(desc, "user_id");
 	int			i;
 
-	if (!InNoForceRLSOperation() || user_attnum <= 0)
+	if (user_attnum <= 0)
 		return false;
 	for (i = 1; i <= desc->natts; i++)
 	{
@@ -1121,12 +1120,43 @@ IsUserIdSetNull(TriggerData *td)
 }
 
 /*
+ * Whether the row change being guarded is one that a logical replication
+ * subscription applies from its publisher: this process is a logical
+ * replication worker (apply, table synchronisation or parallel apply), and
+ * the guard fires for the replicated change itself (trigger depth 1), not
+ * for a statement that a trigger on another replicated table runs in the
+ * worker.
+ */
+static bool
+IsReplicatedChange(void)
+{
+	return IsLogicalWorker() &&
+		DatumGetInt32(OidFunctionCall0(F_PG_TRIGGER_DEPTH)) == 1;
+}
+
+/*
  * smarthub.audit_logs_guard() RETURNS trigger
  *
  * BEFORE UPDATE OR DELETE FOR EACH ROW and BEFORE TRUNCATE on audit_logs,
  * ENABLE ALWAYS (so session_replication_role = replica does not skip it):
  * 42501 for every role, superusers included, except purge_audit_logs'
- * DELETE and the foreign key's ON DELETE SET NULL of user_id.
+ * DELETE and the foreign key's ON DELETE SET NULL of user_id, recognised by
+ * the no-force-RLS security context that only PostgreSQL's RI code (and
+ * this file's inserts) sets.
+ *
+ * On a logical replication subscriber the primary's changes are applied by
+ * a worker running with session_replication_role = replica, so the guard
+ * fires there while RI triggers do not (an audit row whose user has no
+ * users row on the subscriber is fine).  The worker must apply exactly what
+ * the primary's guard let through: the SET NULL arrives as a plain UPDATE,
+ * accepted when it has that shape, and purge's DELETE as a plain DELETE,
+ * which cannot be told from another but needs no telling, because the
+ * primary refuses every other DELETE.  Any other UPDATE, and TRUNCATE, can
+ * only come from a publisher that is not a guarded smarthub primary: they
+ * are refused, and the subscription stops at that change rather than make
+ * the copy differ from the log; so is what a trigger of another replicated
+ * table runs in the worker.  A local session on the subscriber is refused
+ * as on the primary.
  */
 PG_FUNCTION_INFO_V1(smarthub_audit_logs_guard);
 Datum
@@ -1134,21 +1164,24 @@ smarthub_audit_logs_guard(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	const char *op;
+	bool		replicated;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("smarthub.audit_logs_guard() must be fired BEFORE UPDATE, DELETE or TRUNCATE")));
 
+	replicated = TRIGGER_FIRED_FOR_ROW(td->tg_event) && IsReplicatedChange();
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
-		if (purge_active)
+		if (purge_active || replicated)
 			return PointerGetDatum(td->tg_trigtuple);
 		op = "DELETE";
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		if (TRIGGER_FIRED_FOR_ROW(td->tg_event) && IsUserIdSetNull(td))
+		if (TRIGGER_FIRED_FOR_ROW(td->tg_event) &&
+			(InNoForceRLSOperation() || replicated) && IsUserIdSetNull(td))
 			return PointerGetDatum(td->tg_newtuple);
 		op = "UPDATE";
 	}
@@ -1156,6 +1189,12 @@ smarthub_audit_logs_guard(PG_FUNCTION_ARGS)
 		op = "TRUNCATE";
 	else
 		op = "INSERT";
+	if (IsLogicalWorker())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("smarthub.audit_logs is append-only"),
+				 errdetail("Logical replication applies only the audit log changes that smarthub allows on a primary, and this %s is not one of them.", op),
+				 errhint("Find what sent or ran it, then skip the transaction with ALTER SUBSCRIPTION ... SKIP.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("smarthub.audit_logs is append-only"),

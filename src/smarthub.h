@@ -48,6 +48,13 @@ typedef char SmarthubB64Byte;
 #define SmarthubLocalXid() (MyProc->lxid)
 #endif
 
+/*
+ * IsLogicalWorker(): whether this process is a logical replication worker
+ * (apply, table synchronisation, and from 16 on parallel apply).  The same
+ * header declares it with the same meaning on 15, 17 and 18: no shim.
+ */
+#include "replication/logicalworker.h"
+
 /* ---- module initialisation (each defines its own GUCs) ---- */
 extern void FoundationInit(void);
 extern void IdentityInit(void);

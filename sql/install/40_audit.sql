@@ -98,7 +98,7 @@ REVOKE ALL ON FUNCTION smarthub.entity_history(text, uuid, integer) FROM PUBLIC;
 REVOKE ALL ON smarthub.audited_tables FROM PUBLIC;
 
 COMMENT ON FUNCTION smarthub.audit_trigger() IS 'AFTER row and TRUNCATE trigger writing JSONB before/after diffs to smarthub.audit_logs; configured by smarthub.enable_audit()';
-COMMENT ON FUNCTION smarthub.audit_logs_guard() IS 'Keeps smarthub.audit_logs append-only (42501), except for purge_audit_logs and the user_id foreign key''s SET NULL';
+COMMENT ON FUNCTION smarthub.audit_logs_guard() IS 'Keeps smarthub.audit_logs append-only (42501), except for purge_audit_logs and the user_id foreign key''s SET NULL, also when a logical replication subscription applies them';
 COMMENT ON FUNCTION smarthub.audit_ddl() IS 'Event trigger: follows RENAME COLUMN and DROP COLUMN in audit trigger configurations';
 COMMENT ON FUNCTION smarthub.audit_trigger_arguments(bytea) IS 'Splits pg_trigger.tgargs into a text array (for smarthub.audited_tables)';
 COMMENT ON FUNCTION smarthub.enable_audit(regclass, text[], text[], text, name) IS 'Creates or replaces the audit triggers of a table (42809 not a table, 42703 no such column, 42804 id not uuid)';

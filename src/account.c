@@ -4,7 +4,7 @@
  *		combine the others (bcrypt from password.c, sessions from token.c,
  *		audit rows from audit.c) and depend on all of them.
  *
- * Each takes a password, so each runs through CallHidingStatement: no error
+ * Each takes a password, so each runs through SmarthubCallHidingStatement: no error
  * raised while it runs logs the statement that carries the password.
  */
 #include "postgres.h"
@@ -28,40 +28,6 @@ static SPIPlanPtr grant_roles_plan = NULL;
 static SPIPlanPtr set_password_plan = NULL;
 static SPIPlanPtr login_user_plan = NULL;
 static SPIPlanPtr login_update_plan = NULL;
-
-/*
- * Call fn, marking any error it raises (ours, a constraint violation from
- * the INSERT, a read-only transaction...) so that the server log does not
- * show the statement: the statement carries a password.  A check or NOT NULL
- * violation's detail ("Failing row contains ...") shows the row as its owner
- * sees it, password_hash included, so that detail is dropped.
- */
-static Datum
-CallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile Datum result = (Datum) 0;
-
-	PG_TRY();
-	{
-		result = fn(fcinfo);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->hide_stmt = true;
-		if (edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
-			edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION)
-			edata->detail = NULL;
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return result;
-}
 
 /*
  * Body of create_user(email text, username text, password text, first_name
@@ -345,19 +311,19 @@ Login(PG_FUNCTION_ARGS)
 Datum
 smarthub_create_user(PG_FUNCTION_ARGS)
 {
-	return CallHidingStatement(CreateUser, fcinfo);
+	return SmarthubCallHidingStatement(CreateUser, fcinfo);
 }
 
 /* set_password(user_id uuid, password text) RETURNS void */
 Datum
 smarthub_set_password(PG_FUNCTION_ARGS)
 {
-	return CallHidingStatement(SetPassword, fcinfo);
+	return SmarthubCallHidingStatement(SetPassword, fcinfo);
 }
 
 /* login(login, password, ip_address, user_agent, ttl) RETURNS text */
 Datum
 smarthub_login(PG_FUNCTION_ARGS)
 {
-	return CallHidingStatement(Login, fcinfo);
+	return SmarthubCallHidingStatement(Login, fcinfo);
 }

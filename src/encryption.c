@@ -650,10 +650,9 @@ WipeArgCopy(void *arg, Datum original)
 	}
 }
 
-/* smarthub.encrypt(plaintext bytea, context text DEFAULT '') RETURNS bytea */
-PG_FUNCTION_INFO_V1(smarthub_encrypt);
-Datum
-smarthub_encrypt(PG_FUNCTION_ARGS)
+/* Body of smarthub.encrypt(plaintext bytea, context text DEFAULT '') RETURNS bytea */
+static Datum
+Encrypt(PG_FUNCTION_ARGS)
 {
 	bytea	   *plain = PG_GETARG_BYTEA_PP(0);
 	text	   *context = PG_GETARG_TEXT_PP(1);
@@ -672,10 +671,9 @@ smarthub_decrypt(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(DecryptBytea(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1)));
 }
 
-/* smarthub.encrypt_text(plaintext text, context text DEFAULT '') RETURNS text */
-PG_FUNCTION_INFO_V1(smarthub_encrypt_text);
-Datum
-smarthub_encrypt_text(PG_FUNCTION_ARGS)
+/* Body of smarthub.encrypt_text(plaintext text, context text DEFAULT '') RETURNS text */
+static Datum
+EncryptText(PG_FUNCTION_ARGS)
 {
 	text	   *plain = PG_GETARG_TEXT_PP(0);
 	text	   *context = PG_GETARG_TEXT_PP(1);
@@ -734,6 +732,21 @@ EnvelopeFromBase64(text *encoded)
 				 errmsg("encrypted value is not valid base64")));
 	SET_VARSIZE(envelope, VARHDRSZ + declen);
 	return envelope;
+}
+
+/* encrypt and encrypt_text: their statements carry the plaintext, which no error may log */
+PG_FUNCTION_INFO_V1(smarthub_encrypt);
+Datum
+smarthub_encrypt(PG_FUNCTION_ARGS)
+{
+	return SmarthubCallHidingStatement(Encrypt, fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(smarthub_encrypt_text);
+Datum
+smarthub_encrypt_text(PG_FUNCTION_ARGS)
+{
+	return SmarthubCallHidingStatement(EncryptText, fcinfo);
 }
 
 /* smarthub.decrypt_text(ciphertext text, context text DEFAULT '') RETURNS text */

@@ -169,7 +169,8 @@ SmarthubRefuseOnSomeoneElsesBehalf(const char *what)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("%s cannot be called while PostgreSQL runs code on another role's behalf", what),
 			 errdetail("Index expressions, ANALYZE, VACUUM, CLUSTER, REINDEX, CREATE INDEX, REFRESH MATERIALIZED VIEW and foreign key actions run a table owner's code for whoever started them."),
-			 errhint("Call it from the application's own statements.")));
+			 errhint("Call it from the application's own statements."),
+			 errhidestmt(true), errhidecontext(true)));
 }
 
 /* ---- SPI ---- */
@@ -213,6 +214,44 @@ SmarthubExecute(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_onl
 }
 
 /* ---- errors that mean the same everywhere ---- */
+
+/*
+ * Call fn, marking any error it raises (ours, a constraint violation from
+ * an INSERT, a read-only transaction...) so that the server log shows
+ * neither the statement nor the context: the statement carries a secret (a
+ * password, a plaintext to encrypt), and the context lists bind parameters
+ * when log_parameter_max_length_on_error, which any role may set, allows.  A check or NOT NULL
+ * violation's detail ("Failing row contains ...") shows the row as its owner
+ * sees it, password_hash included, so that detail is dropped.
+ */
+Datum
+SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile Datum result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = fn(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		edata->hide_ctx = true;
+		if (edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
+			edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION)
+			edata->detail = NULL;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return result;
+}
+
 
 /* 22004 when a required argument is NULL. */
 void

@@ -456,13 +456,15 @@ SmarthubCheckActingFor(FunctionCallInfo fcinfo, const char *what, const pg_uuid_
 				 errmsg("permission denied: only an admin identity or a trusted role may do this"),
 				 errdetail("Role \"%s\" is not trusted and the current identity does not hold the admin role.",
 						   GetUserNameFromId(caller, false)),
-				 errhint("Authenticate as an admin, or use a role granted with smarthub.grant_access(role, trusted => true).")));
+				 errhint("Authenticate as an admin, or use a role granted with smarthub.grant_access(role, trusted => true)."),
+				 errhidestmt(true), errhidecontext(true)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to act for another user"),
 			 errdetail("Role \"%s\" is not trusted, and the current identity is neither that user nor an admin.",
 					   GetUserNameFromId(caller, false)),
-			 errhint("Authenticate as that user first.")));
+			 errhint("Authenticate as that user first."),
+			 errhidestmt(true), errhidecontext(true)));
 }
 
 /* ---- SQL-callable functions ---- */

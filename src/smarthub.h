@@ -98,6 +98,9 @@ extern SPIPlanPtr SmarthubKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs,
 extern void SmarthubExecute(SPIPlanPtr plan, Datum *values, const char *nulls,
 							bool read_only, int expected);
 
+/* Call fn; no error it raises logs the statement or its context (they carry a secret). */
+extern Datum SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo);
+
 /* 22004 "<name> must not be null" when argument argno is NULL. */
 extern void SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name);
 

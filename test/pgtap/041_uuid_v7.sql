@@ -1,7 +1,7 @@
 -- Time-ordered ids: smarthub.uuid_v7() (RFC 9562 version 7, increasing within a backend) and
 -- smarthub.uuid_v7_time(); audit rows get them, and entity_history returns write order.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 CREATE TEMP TABLE ids AS SELECT n, smarthub.uuid_v7() AS id FROM generate_series(1, 20000) n;
 SELECT is((SELECT count(DISTINCT id)::int FROM ids), 20000, '20,000 ids, all distinct');
@@ -35,6 +35,24 @@ SELECT is((SELECT count(*)::int FROM public.v7_t t, smarthub.entity_history('v7_
           'entity_history(max_rows => 1) returns the UPDATE, not the CREATE of the same transaction, 40 times of 40');
 SELECT results_eq($$SELECT action::text FROM smarthub.entity_history('v7_t', '00000000-0000-4000-8000-000000000007')$$,
                   $$VALUES ('UPDATE'), ('CREATE')$$, 'newest first');
+
+-- one request's changes are index-served, by a BRIN index on txid
+SELECT is((SELECT am.amname::text FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+            WHERE c.oid = 'smarthub.idx_audit_logs_txid'::regclass), 'brin', 'idx_audit_logs_txid is a BRIN index');
+SET LOCAL enable_seqscan = off;
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    plan text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN ' || q LOOP
+        plan := plan || line || ' ';
+    END LOOP;
+    RETURN plan;
+END $$;
+SELECT matches(pg_temp.plan_of('SELECT * FROM smarthub.audit_logs WHERE txid = 42'),
+               'idx_audit_logs_txid', 'WHERE txid = ... uses it');
+RESET enable_seqscan;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -21,7 +21,7 @@ db=smarthub_pgbouncer app=smarthub_pgbouncer_app sess=smarthub_pgbouncer_session
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 [ -x "$PGBOUNCER" ] || { echo "  not ok - no pgbouncer (script/lib.sh's TEST_PACKAGES installs it)"; exit 1; }
-# PGPORT + 250: inside this cluster's block of ports (script/matrix gives each version 300).
+# PGPORT + 250: inside this cluster's block of ports (script/matrix gives each version 400).
 bport=$(free_port $((PGPORT + 250)))
 work=$(mktemp -d)
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"

@@ -1,0 +1,101 @@
+# The audit log at scale (issue 12). A single-row audited UPDATE with an empty log and with
+# BENCH_AUDIT_ROWS rows already in it (default 1,000,000; the issue's target is stated at
+# 10,000,000, spread over the past 12 months): TPS, and WAL bytes per UPDATE from a CHECKPOINT on
+# (the first write of each page after a checkpoint is a full-page image, so scattered index keys
+# cost most there). Then entity_history for one entity, and retention of one month of rows (time,
+# WAL). Each figure beside the 1.0 layout in the same run: the same database with audit_logs.id
+# defaulting to random version-4 uuids, as 1.0 had. Rows: smarthub (version-7 ids) against 1.0;
+# then the full log against the empty one, for each layout.
+rows=${BENCH_AUDIT_ROWS:-1000000}
+
+scale_sql() { "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# scale_db DB ID_DEFAULT: a database with smarthub and an audited 10,000-row table.
+scale_db() {
+    scale_sql postgres "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1
+    scale_sql postgres "CREATE DATABASE $1"
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$1" >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION smarthub;
+ALTER TABLE smarthub.audit_logs ALTER COLUMN id SET DEFAULT $2;
+CREATE TABLE public.items (id uuid PRIMARY KEY, v int NOT NULL DEFAULT 0);
+INSERT INTO public.items SELECT md5(i::text)::uuid FROM generate_series(1, 10000) i;
+SELECT smarthub.enable_audit('public.items');
+VACUUM ANALYZE public.items;
+SQL
+}
+
+# update_run DB: "TPS WAL-bytes-per-update" of BENCH_SECONDS of single-row audited UPDATEs.
+update_run() {
+    local f lsn0 lsn1 out tps n
+    f=$(mktemp)
+    printf '%s\n' '\set i random(1, 10000)' \
+        "UPDATE public.items SET v = v + 1 WHERE id = md5(:i::text)::uuid;" > "$f"
+    scale_sql "$1" "CHECKPOINT"
+    lsn0=$(scale_sql "$1" "SELECT pg_current_wal_lsn()")
+    out=$("$PGBIN/pgbench" -n -M prepared -T "$BENCH_SECONDS" -c 1 -f "$f" "$1" 2>&1)
+    lsn1=$(scale_sql "$1" "SELECT pg_current_wal_lsn()")
+    rm -f "$f"
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
+    n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+    echo "$tps $(scale_sql "$1" "SELECT round(pg_wal_lsn_diff('$lsn1', '$lsn0') / greatest($n, 1))")"
+}
+
+# fill DB: rows audit rows over the past 12 months, 10 per entity, ids from the column default.
+fill() {
+    scale_sql "$1" "INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes, created_at)
+        SELECT 'fill', md5((i / 10)::text)::uuid, 'UPDATE', '{\"after\": {\"v\": 1}, \"before\": {\"v\": 0}}',
+               now() - (i::float8 / $rows) * interval '365 days'
+          FROM generate_series(1, $rows) i ORDER BY i DESC"
+    scale_sql "$1" "VACUUM ANALYZE smarthub.audit_logs"
+}
+
+history_ms() {
+    "$PGBIN/psql" -X -q -d "$1" -c '\timing on' \
+        -c "SELECT count(*) FROM smarthub.entity_history('fill', md5('4242')::uuid)" \
+        -c "SELECT count(*) FROM smarthub.entity_history('fill', md5('4243')::uuid)" \
+        -c "SELECT count(*) FROM smarthub.entity_history('fill', md5('4244')::uuid)" 2>&1 \
+        | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -2 | median
+}
+
+# purge_run DB: "ms WAL-MB" of purging the oldest month of rows.
+purge_run() {
+    local lsn0 t0 t1
+    scale_sql "$1" "CHECKPOINT"
+    lsn0=$(scale_sql "$1" "SELECT pg_current_wal_lsn()")
+    t0=$(date +%s%N)
+    scale_sql "$1" "SELECT smarthub.purge_audit_logs('334 days')" >/dev/null
+    t1=$(date +%s%N)
+    echo "$(( (t1 - t0) / 1000000 )) $(scale_sql "$1" "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / 1048576.0, 1)")"
+}
+
+row() {   # row MEASUREMENT SUBJECT ANCHOR VALUE ANCHOR_VALUE UNIT
+    printf '%s\t1\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$1" "$2" "$3" "$4" "$5" "$6" \
+        "$(awk -v a="$4" -v b="$5" 'BEGIN {print (b > 0 ? a / b : 0)}')" | tee -a "$BENCH_OUT"
+}
+
+declare -A empty full hist purge
+for layout in v7 v4; do
+    db=bench_scale_$layout
+    [ $layout = v7 ] && scale_db $db "smarthub.uuid_v7()" || scale_db $db "gen_random_uuid()"
+    empty[$layout]=$(update_run $db)
+    fill $db
+    full[$layout]=$(update_run $db)
+    hist[$layout]=$(history_ms $db)
+    purge[$layout]=$(purge_run $db)
+    scale_sql postgres "DROP DATABASE $db"
+done
+read -r e7 w7 <<<"${empty[v7]}"; read -r e4 w4 <<<"${empty[v4]}"
+read -r f7 fw7 <<<"${full[v7]}"; read -r f4 fw4 <<<"${full[v4]}"
+read -r p7 pw7 <<<"${purge[v7]}"; read -r p4 pw4 <<<"${purge[v4]}"
+row "audit scale: update TPS, empty log" smarthub "1.0 layout (v4 ids)" "$e7" "$e4" TPS
+row "audit scale: update TPS, $rows rows" smarthub "1.0 layout (v4 ids)" "$f7" "$f4" TPS
+row "audit scale: update TPS, $rows rows" "smarthub, $rows rows" "smarthub, empty" "$f7" "$e7" TPS
+row "audit scale: update TPS, $rows rows" "1.0, $rows rows" "1.0, empty" "$f4" "$e4" TPS
+row "audit scale: WAL per update, empty log" smarthub "1.0 layout (v4 ids)" "$w7" "$w4" bytes
+row "audit scale: WAL per update, $rows rows" smarthub "1.0 layout (v4 ids)" "$fw7" "$fw4" bytes
+row "audit scale: WAL per update, $rows rows" "smarthub, $rows rows" "smarthub, empty" "$fw7" "$w7" bytes
+row "audit scale: WAL per update, $rows rows" "1.0, $rows rows" "1.0, empty" "$fw4" "$w4" bytes
+row "audit scale: entity_history, $rows rows" smarthub "1.0 layout (v4 ids)" "${hist[v7]}" "${hist[v4]}" ms
+row "audit scale: purge one month, $rows rows" smarthub "1.0 layout (v4 ids)" "$p7" "$p4" ms
+row "audit scale: purge one month, $rows rows" smarthub "1.0 layout (v4 ids)" "$pw7" "$pw4" "MB WAL"

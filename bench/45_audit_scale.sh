@@ -25,8 +25,18 @@ VACUUM ANALYZE public.items;
 SQL
 }
 
-# update_run DB: "TPS WAL-bytes-per-update" of BENCH_SECONDS of single-row audited UPDATEs.
+# update_run DB: "TPS WAL-bytes-per-update", medians of BENCH_REPS runs of one_update_run.
 update_run() {
+    local rep tps=() wal=() t w
+    for rep in $(seq "$BENCH_REPS"); do
+        read -r t w <<<"$(one_update_run "$1")"
+        tps+=("$t"); wal+=("$w")
+    done
+    echo "$(printf '%s\n' "${tps[@]}" | median) $(printf '%s\n' "${wal[@]}" | median)"
+}
+
+# one_update_run DB: "TPS WAL-bytes-per-update" of BENCH_SECONDS of single-row audited UPDATEs.
+one_update_run() {
     local f lsn0 lsn1 out tps n
     f=$(mktemp)
     printf '%s\n' '\set i random(1, 10000)' \

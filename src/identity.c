@@ -7,7 +7,7 @@
  * The identity lives in backend memory, never in a GUC: SET, set_config and
  * RESET cannot touch it, so neither a session nor an SQL injection can
  * impersonate anyone.  It is established by a verified credential
- * (authenticate_key, authenticate_session, or another module's login through
+ * (token.c's authenticate_key and authenticate_session, through
  * SmarthubSetIdentity) or by a trusted role (set_current_user), and it ends
  * with the transaction unless smarthub.identity_scope = session.
  *
@@ -479,51 +479,6 @@ smarthub_current_user_id(PG_FUNCTION_ARGS)
 	if (!SmarthubGetIdentity(result))
 		PG_RETURN_NULL();
 	PG_RETURN_UUID_P(result);
-}
-
-/*
- * Shared by authenticate_key and authenticate_session: a verified credential
- * sets the identity, anything else (NULL included) clears it.  Never raises
- * for bad input, so a probe learns nothing beyond NULL.  Not SECURITY
- * DEFINER: SmarthubVerifyToken runs its look-up as the extension owner.
- */
-static Datum
-Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
-{
-	pg_uuid_t	user;
-	bool		verified = false;
-
-	SmarthubRefuseOnSomeoneElsesBehalf(kind == SMARTHUB_API_KEY ? "authenticate_key" : "authenticate_session");
-	if (!PG_ARGISNULL(0))
-	{
-		verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
-	}
-	if (verified)
-	{
-		pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
-
-		SmarthubSetIdentity(&user);
-		*result = user;
-		PG_RETURN_UUID_P(result);
-	}
-	SmarthubSetIdentity(NULL);
-	PG_RETURN_NULL();
-}
-
-/* smarthub.authenticate_key(key text) RETURNS uuid */
-PG_FUNCTION_INFO_V1(smarthub_authenticate_key);
-Datum
-smarthub_authenticate_key(PG_FUNCTION_ARGS)
-{
-	return Authenticate(fcinfo, SMARTHUB_API_KEY);
-}
-
-/* smarthub.authenticate_session(token text) RETURNS uuid */
-PG_FUNCTION_INFO_V1(smarthub_authenticate_session);
-Datum
-smarthub_authenticate_session(PG_FUNCTION_ARGS)
-{
-	return Authenticate(fcinfo, SMARTHUB_SESSION);
 }
 
 /*

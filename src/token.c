@@ -475,6 +475,50 @@ smarthub_verify_session(PG_FUNCTION_ARGS)
 	return VerifyWrapper(fcinfo, SMARTHUB_SESSION);
 }
 
+/*
+ * Shared by authenticate_key and authenticate_session: a verified credential
+ * sets the identity (identity.c), anything else (NULL included) clears it.
+ * Never raises for bad input, so a probe learns nothing beyond NULL.
+ */
+static Datum
+Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
+{
+	pg_uuid_t	user;
+	bool		verified = false;
+
+	SmarthubRefuseOnSomeoneElsesBehalf(kind == SMARTHUB_API_KEY ? "authenticate_key" : "authenticate_session");
+	if (!PG_ARGISNULL(0))
+	{
+		verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
+	}
+	if (verified)
+	{
+		pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
+
+		SmarthubSetIdentity(&user);
+		*result = user;
+		PG_RETURN_UUID_P(result);
+	}
+	SmarthubSetIdentity(NULL);
+	PG_RETURN_NULL();
+}
+
+/* smarthub.authenticate_key(key text) RETURNS uuid */
+PG_FUNCTION_INFO_V1(smarthub_authenticate_key);
+Datum
+smarthub_authenticate_key(PG_FUNCTION_ARGS)
+{
+	return Authenticate(fcinfo, SMARTHUB_API_KEY);
+}
+
+/* smarthub.authenticate_session(token text) RETURNS uuid */
+PG_FUNCTION_INFO_V1(smarthub_authenticate_session);
+Datum
+smarthub_authenticate_session(PG_FUNCTION_ARGS)
+{
+	return Authenticate(fcinfo, SMARTHUB_SESSION);
+}
+
 /* Whether the user exists, is active and not soft-deleted; inside SPI. */
 static bool
 UserIsLive(Datum user_id)

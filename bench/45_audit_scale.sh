@@ -4,7 +4,7 @@
 # (the first write of each page after a checkpoint is a full-page image, so scattered index keys
 # cost most there). Then entity_history for one entity, and retention of one month of rows (time,
 # WAL). Each figure beside the 1.0 layout in the same run: the same database with audit_logs.id
-# defaulting to random version-4 uuids, as 1.0 had. Rows: smarthub (version-7 ids) against 1.0;
+# defaulting to random version-4 uuids and every row in one table, as 1.0 had. Rows: smarthub (version-7 ids) against 1.0;
 # then the full log against the empty one, for each layout.
 rows=${BENCH_AUDIT_ROWS:-1000000}
 
@@ -18,6 +18,10 @@ scale_db() {
 SET client_min_messages = warning;
 CREATE EXTENSION smarthub;
 ALTER TABLE smarthub.audit_logs ALTER COLUMN id SET DEFAULT $2;
+SQL
+    [ "$2" = "smarthub.uuid_v7()" ] && month_partitions "$1"
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$1" >/dev/null <<SQL
+SET client_min_messages = warning;
 CREATE TABLE public.items (id uuid PRIMARY KEY, v int NOT NULL DEFAULT 0);
 INSERT INTO public.items SELECT md5(i::text)::uuid FROM generate_series(1, 10000) i;
 SELECT smarthub.enable_audit('public.items');
@@ -51,12 +55,34 @@ one_update_run() {
     echo "$tps $(scale_sql "$1" "SELECT round(pg_wal_lsn_diff('$lsn1', '$lsn0') / greatest($n, 1))")"
 }
 
-# fill DB: rows audit rows over the past 12 months, 10 per entity, ids from the column default.
+# month_partitions DB: partitions for the past 13 months and the next, as a log kept partitioned
+# for a year has them (before any row is written, so none sits in the default partition).
+month_partitions() {
+        scale_sql "$1" "DO \$\$
+            DECLARE m timestamptz;
+            BEGIN
+                FOR i IN -13 .. 1 LOOP
+                    m := (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => i)) AT TIME ZONE 'UTC';
+                    CONTINUE WHEN to_regclass('smarthub.audit_logs_' || to_char(m AT TIME ZONE 'UTC', 'YYYY_MM')) IS NOT NULL;
+                    EXECUTE format('CREATE TABLE smarthub.%I PARTITION OF smarthub.audit_logs FOR VALUES FROM (%L) TO (%L)',
+                                   'audit_logs_' || to_char(m AT TIME ZONE 'UTC', 'YYYY_MM'),
+                                   smarthub.uuid_v7_bound(m), smarthub.uuid_v7_bound(m + interval '1 month'));
+                END LOOP;
+            END \$\$"
+}
+
+# fill DB LAYOUT: rows audit rows over the past 12 months, 10 per entity. v7: ids that carry their
+# row's time, in month partitions made for the past 13 months and the next (as a log kept
+# partitioned over a year would be); v4: random ids, all in one table, as 1.0 kept them.
 fill() {
-    scale_sql "$1" "INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes, created_at)
-        SELECT 'fill', md5((i / 10)::text)::uuid, 'UPDATE', '{\"after\": {\"v\": 1}, \"before\": {\"v\": 0}}',
-               now() - (i::float8 / $rows) * interval '365 days'
-          FROM generate_series(1, $rows) i ORDER BY i DESC"
+    local id="gen_random_uuid()"
+    [ "$2" = v7 ] && \
+        id="(left(smarthub.uuid_v7_bound(t)::text, 24) || lpad(to_hex(i), 12, '0'))::uuid"
+    scale_sql "$1" "INSERT INTO smarthub.audit_logs (id, entity_type, entity_id, action, changes, created_at)
+        SELECT $id, 'fill', md5((i / 10)::text)::uuid, 'UPDATE', '{\"after\": {\"v\": 1}, \"before\": {\"v\": 0}}', t
+          FROM generate_series(1, $rows) i,
+               LATERAL (SELECT now() - interval '1 hour' - ($rows - i)::float8 / $rows * interval '365 days' AS t) t
+         ORDER BY i"
     scale_sql "$1" "VACUUM ANALYZE smarthub.audit_logs"
 }
 
@@ -89,7 +115,7 @@ for layout in v7 v4; do
     db=bench_scale_$layout
     [ $layout = v7 ] && scale_db $db "smarthub.uuid_v7()" || scale_db $db "gen_random_uuid()"
     empty[$layout]=$(update_run $db)
-    fill $db
+    fill $db $layout
     full[$layout]=$(update_run $db)
     hist[$layout]=$(history_ms $db)
     purge[$layout]=$(purge_run $db)

@@ -195,3 +195,183 @@ COMMENT ON FUNCTION smarthub.audit_logs_guard() IS 'Keeps smarthub.audit_logs ap
 -- at a fraction of the B-tree's size and write cost.
 DROP INDEX smarthub.idx_audit_logs_txid;
 CREATE INDEX idx_audit_logs_txid ON smarthub.audit_logs USING brin (txid);
+
+-- The audit log becomes a table partitioned by month of its version-7 ids (see sql/install). The
+-- 1.0 table, every row kept, becomes its default partition: its random version-4 ids belong to no
+-- month, and retention judges them by created_at, row by row, as before. Its indexes and foreign
+-- key are renamed to what the partitioned table's would be called there, so that ATTACH adopts
+-- them instead of building them again; its own trigger, policy, grants and comments give way to
+-- the partitioned table's. The row type of entity_history changes with the table.
+CREATE FUNCTION smarthub.uuid_v7_bound(at timestamptz) RETURNS uuid
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_uuid_v7_bound';
+COMMENT ON FUNCTION smarthub.uuid_v7_bound(timestamptz) IS 'The smallest uuid of the millisecond at: every version-7 uuid made then or later sorts at or above it';
+REVOKE ALL ON FUNCTION smarthub.uuid_v7_bound(timestamptz) FROM PUBLIC;
+DO $convert$
+DECLARE
+    readers text[];
+    callers text[];
+    r text;
+BEGIN
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT a.grantee::pg_catalog.regrole::pg_catalog.text), '{}') INTO readers
+      FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+     WHERE c.oid OPERATOR(pg_catalog.=) 'smarthub.audit_logs'::pg_catalog.regclass
+       AND a.grantee OPERATOR(pg_catalog.<>) c.relowner AND a.grantee OPERATOR(pg_catalog.<>) 0;
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT a.grantee::pg_catalog.regrole::pg_catalog.text), '{}') INTO callers
+      FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+     WHERE p.oid OPERATOR(pg_catalog.=) 'smarthub.entity_history(text, uuid, integer)'::pg_catalog.regprocedure
+       AND a.grantee OPERATOR(pg_catalog.<>) p.proowner AND a.grantee OPERATOR(pg_catalog.<>) 0;
+    FOREACH r IN ARRAY readers LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON smarthub.audit_logs FROM %s', r);
+    END LOOP;
+    DROP FUNCTION smarthub.entity_history(text, uuid, integer);
+    ALTER TABLE smarthub.audit_logs RENAME TO audit_logs_default;
+    ALTER INDEX smarthub.audit_logs_pkey RENAME TO audit_logs_default_pkey;
+    ALTER INDEX smarthub.idx_audit_logs_user_id RENAME TO audit_logs_default_user_id_idx;
+    ALTER INDEX smarthub.idx_audit_logs_entity RENAME TO audit_logs_default_entity_type_entity_id_idx;
+    ALTER INDEX smarthub.idx_audit_logs_created_at RENAME TO audit_logs_default_created_at_idx;
+    ALTER INDEX smarthub.idx_audit_logs_txid RENAME TO audit_logs_default_txid_idx;
+    ALTER INDEX smarthub.idx_audit_logs_db_role RENAME TO audit_logs_default_db_role_created_at_idx;
+    DROP POLICY audit_logs_select ON smarthub.audit_logs_default;
+    ALTER TABLE smarthub.audit_logs_default DISABLE ROW LEVEL SECURITY;
+    DROP TRIGGER audit_logs_append_only ON smarthub.audit_logs_default;
+    COMMENT ON TRIGGER audit_logs_no_truncate ON smarthub.audit_logs_default IS NULL;
+    FOR r IN SELECT a.attname FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid OPERATOR(pg_catalog.=) 'smarthub.audit_logs_default'::pg_catalog.regclass
+                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN smarthub.audit_logs_default.%I IS NULL', r);
+    END LOOP;
+    REVOKE ALL ON smarthub.audit_logs_default FROM PUBLIC;
+
+    EXECUTE $ddl$
+CREATE TABLE smarthub.audit_logs (
+    id          uuid         NOT NULL DEFAULT smarthub.uuid_v7(),
+    -- named as a fresh install names it: the 1.0 table, renamed, still holds that name
+    user_id     uuid         CONSTRAINT audit_logs_user_id_fkey REFERENCES smarthub.users (id) ON DELETE SET NULL,
+    entity_type varchar(100) NOT NULL,
+    entity_id   uuid         NOT NULL,
+    action      varchar(50)  NOT NULL,
+    changes     jsonb,
+    ip_address  inet,
+    user_agent  text,
+    created_at  timestamptz  NOT NULL DEFAULT pg_catalog.now(),
+    db_role     text         NOT NULL DEFAULT SESSION_USER,
+    txid        bigint       NOT NULL DEFAULT pg_catalog.txid_current(),
+    -- who acted, kept when that user is deleted (user_id is then set NULL); NULL before 1.1
+    actor_id    uuid,
+    CONSTRAINT audit_logs_pkey PRIMARY KEY (id)
+) PARTITION BY RANGE (id);
+    $ddl$;
+    ALTER TABLE smarthub.audit_logs ATTACH PARTITION smarthub.audit_logs_default DEFAULT;
+    CREATE INDEX idx_audit_logs_user_id ON smarthub.audit_logs (user_id);
+    CREATE INDEX idx_audit_logs_entity ON smarthub.audit_logs (entity_type, entity_id);
+    CREATE INDEX idx_audit_logs_created_at ON smarthub.audit_logs (created_at DESC);
+    CREATE INDEX idx_audit_logs_txid ON smarthub.audit_logs USING brin (txid);
+    CREATE INDEX idx_audit_logs_db_role ON smarthub.audit_logs (db_role, created_at DESC);
+    CREATE TRIGGER audit_logs_append_only BEFORE UPDATE OR DELETE ON smarthub.audit_logs
+        FOR EACH ROW EXECUTE FUNCTION smarthub.audit_logs_guard();
+    CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON smarthub.audit_logs
+        FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard();
+    ALTER TABLE smarthub.audit_logs ENABLE ALWAYS TRIGGER audit_logs_append_only;
+    ALTER TABLE smarthub.audit_logs ENABLE ALWAYS TRIGGER audit_logs_no_truncate;
+    ALTER TABLE smarthub.audit_logs ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY audit_logs_select ON smarthub.audit_logs FOR SELECT
+        USING ((SELECT smarthub.has_role('admin') OR smarthub.has_role('moderator')
+                        OR smarthub.has_role('viewer'))
+               OR user_id OPERATOR(pg_catalog.=) (SELECT smarthub.current_user_id()));
+    FOREACH r IN ARRAY readers LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_logs TO %s', r);
+    END LOOP;
+    EXECUTE $ddl$
+CREATE FUNCTION smarthub.entity_history(entity_type text, entity_id uuid, max_rows integer DEFAULT 50)
+    RETURNS SETOF smarthub.audit_logs
+    LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
+    AS $$
+    SELECT a.*
+      FROM smarthub.audit_logs a
+     WHERE a.entity_type OPERATOR(pg_catalog.=) entity_history.entity_type
+       AND a.entity_id OPERATOR(pg_catalog.=) entity_history.entity_id
+     ORDER BY a.created_at DESC, a.id DESC
+     LIMIT entity_history.max_rows
+$$;
+    $ddl$;
+    REVOKE ALL ON FUNCTION smarthub.entity_history(text, uuid, integer) FROM PUBLIC;
+    FOREACH r IN ARRAY callers LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smarthub.entity_history(text, uuid, integer) TO %s', r);
+    END LOOP;
+END
+$convert$;
+COMMENT ON TABLE smarthub.audit_logs IS 'Append-only audit trail of changes to audited tables';
+COMMENT ON TABLE smarthub.audit_logs_default IS 'Audit rows outside every month partition (and those written before 1.1)';
+COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in write order within a backend (random version-4 uuids before 1.1)';
+COMMENT ON COLUMN smarthub.audit_logs.user_id IS 'Application user who acted; NULL when unknown or deleted';
+COMMENT ON COLUMN smarthub.audit_logs.entity_type IS 'Kind of entity changed (by default the table name)';
+COMMENT ON COLUMN smarthub.audit_logs.entity_id IS 'Id of the entity changed';
+COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE or PURGE';
+COMMENT ON COLUMN smarthub.audit_logs.changes IS 'JSONB {"before": ..., "after": ...}; secrets redacted';
+COMMENT ON COLUMN smarthub.audit_logs.ip_address IS 'Client address of the request';
+COMMENT ON COLUMN smarthub.audit_logs.user_agent IS 'Client user agent of the request';
+COMMENT ON COLUMN smarthub.audit_logs.created_at IS 'Time of the change (transaction start)';
+COMMENT ON COLUMN smarthub.audit_logs.db_role IS 'Database session user that made the change (the code''s role inside ANALYZE, REINDEX and other operations run on another role''s behalf)';
+COMMENT ON COLUMN smarthub.audit_logs.actor_id IS 'Application user who acted, kept when that user is deleted; NULL when unknown, and in rows written before 1.1';
+COMMENT ON COLUMN smarthub.audit_logs.txid IS 'Transaction id: groups the changes of one request';
+COMMENT ON TRIGGER audit_logs_append_only ON smarthub.audit_logs IS 'Refuses UPDATE and DELETE on the audit log (42501)';
+COMMENT ON TRIGGER audit_logs_no_truncate ON smarthub.audit_logs IS 'Refuses TRUNCATE on the audit log (42501)';
+COMMENT ON FUNCTION smarthub.entity_history(text, uuid, integer) IS 'Audit trail of one entity, newest first, under the caller''s row-level security';
+COMMENT ON TABLE smarthub.audit_logs_default IS 'Audit rows outside every month partition (and those written before 1.1)';
+CREATE FUNCTION smarthub.create_audit_partitions(months_ahead integer DEFAULT 3) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    first_day timestamptz;
+    lo uuid;
+    hi uuid;
+    part text;
+    created integer := 0;
+BEGIN
+    IF months_ahead IS NULL OR months_ahead OPERATOR(pg_catalog.<) 0 OR months_ahead OPERATOR(pg_catalog.>) 120 THEN
+        RAISE EXCEPTION 'months_ahead must be between 0 and 120'
+            USING ERRCODE = '22023';
+    END IF;
+    FOR i IN 0 .. months_ahead LOOP
+        first_day := (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC')
+                      OPERATOR(pg_catalog.+) pg_catalog.make_interval(months => i)) AT TIME ZONE 'UTC';
+        part := 'audit_logs_' OPERATOR(pg_catalog.||) pg_catalog.to_char(first_day AT TIME ZONE 'UTC', 'YYYY_MM');
+        CONTINUE WHEN pg_catalog.to_regclass('smarthub.' OPERATOR(pg_catalog.||) part) IS NOT NULL;
+        lo := smarthub.uuid_v7_bound(first_day);
+        hi := smarthub.uuid_v7_bound(first_day OPERATOR(pg_catalog.+) interval '1 month');
+        IF EXISTS (SELECT FROM smarthub.audit_logs_default d
+                    WHERE d.id OPERATOR(pg_catalog.>=) lo AND d.id OPERATOR(pg_catalog.<) hi) THEN
+            RAISE DEBUG 'audit rows of % are in smarthub.audit_logs_default already: no partition for it', part;
+            CONTINUE;
+        END IF;
+        EXECUTE pg_catalog.format('CREATE TABLE smarthub.%I PARTITION OF smarthub.audit_logs FOR VALUES FROM (%L) TO (%L)',
+                                  part, lo, hi);
+        -- also made by the DDL event trigger, for partitions made any other way
+        EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON smarthub.%I'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard()', part);
+        EXECUTE pg_catalog.format('ALTER TABLE smarthub.%I ENABLE ALWAYS TRIGGER audit_logs_no_truncate', part);
+        created := created OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+    RETURN created;
+END
+$$;
+REVOKE ALL ON FUNCTION smarthub.create_audit_partitions(integer) FROM PUBLIC;
+COMMENT ON FUNCTION smarthub.create_audit_partitions(integer) IS 'Creates the audit log''s month partitions from this month to months_ahead on; returns how many';
+
+-- table_sizes counts the audit log with its partitions.
+CREATE OR REPLACE VIEW smarthub.table_sizes AS
+    SELECT c.relname::text                                                 AS table_name,
+           t.rows::bigint                                                  AS rows_estimate,
+           pg_catalog.pg_size_pretty(t.bytes)                              AS total_size
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     -- a partitioned table (the audit log) counts its partitions
+     CROSS JOIN LATERAL (SELECT pg_catalog.sum(GREATEST(p.reltuples, 0)) AS rows,
+                                pg_catalog.sum(pg_catalog.pg_total_relation_size(p.oid)) AS bytes
+                           FROM pg_catalog.pg_partition_tree(c.oid) pt
+                           JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) pt.relid) t
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'smarthub'
+       AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}') AND NOT c.relispartition
+     ORDER BY t.bytes DESC, c.relname;

@@ -33,6 +33,7 @@
 #include "catalog/namespace.h"
 #include "common/hashfn.h"
 #include "catalog/pg_class.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
@@ -537,14 +538,15 @@ CheckAuditable(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	if (relid == AuditLogsRelid() ||
+		(get_rel_relispartition(relid) && get_partition_parent(relid, true) == AuditLogsRelid()))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("smarthub.audit_logs cannot be audited"),
+				 errdetail("Its rows would audit themselves without end.")));
 	switch (relkind)
 	{
 		case RELKIND_RELATION:
-			if (relid == AuditLogsRelid())
-				ereport(ERROR,
-						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						 errmsg("smarthub.audit_logs cannot be audited"),
-						 errdetail("Its rows would audit themselves without end.")));
 			return;
 		case RELKIND_PARTITIONED_TABLE:
 			hint = "Enable auditing on each partition.";
@@ -892,6 +894,29 @@ ResyncTrigger(Oid relid, char **args, const char *oldname, const char *newname)
 		InstallTriggers(relid, args[0], id_column, lists[0], n[0], lists[1], n[1]);
 }
 
+/*
+ * A new partition of audit_logs, however it was made (create_audit_partitions,
+ * CREATE TABLE ... PARTITION OF, ATTACH PARTITION), gets the TRUNCATE guard:
+ * statement triggers are not cloned to partitions, and TRUNCATE of a
+ * partition fires only its own.
+ */
+static void
+GuardPartition(RangeVar *partition)
+{
+	Oid			relid = RangeVarGetRelid(partition, NoLock, false);
+	char	   *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												   get_rel_name(relid));
+	SmarthubSavedUser saved;
+
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
+	ExecDDL(psprintf("CREATE OR REPLACE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON %s"
+					 " FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard()", table));
+	ExecDDL(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_logs_no_truncate", table));
+	SPI_finish();
+	SmarthubRestoreUser(&saved);
+}
+
 /* After CREATE TABLE ... INHERITS or ALTER TABLE ... INHERIT: parent must not be audited. */
 static void
 RefuseAuditedParent(RangeVar *parent, const char *child)
@@ -1003,6 +1028,8 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 
 			if (cmd->subtype == AT_AddInherit)
 				RefuseAuditedParent((RangeVar *) cmd->def, stmt->relation->relname);
+			if (cmd->subtype == AT_AttachPartition && relid == AuditLogsRelid())
+				GuardPartition(((PartitionCmd *) cmd->def)->name);
 		}
 		changed = stmt->objtype == OBJECT_TYPE ? TypedTables(relid) : WithInheritors(relid);
 	}
@@ -1013,6 +1040,9 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 		if (stmt->partbound == NULL)
 			foreach(lc, stmt->inhRelations)
 				RefuseAuditedParent(lfirst_node(RangeVar, lc), stmt->relation->relname);
+		else if (list_length(stmt->inhRelations) == 1 &&
+				 RangeVarGetRelid(linitial_node(RangeVar, stmt->inhRelations), NoLock, true) == AuditLogsRelid())
+			GuardPartition(stmt->relation);
 		PG_RETURN_VOID();
 	}
 	else
@@ -1203,6 +1233,53 @@ smarthub_audit_logs_guard(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();			/* keep the compiler quiet */
 }
 
+/*
+ * Retention by the month: drop every month partition of audit_logs whose
+ * upper bound lies at or before the cutoff (a version-7 id is made at or
+ * after its row's created_at, so all its rows are older) and return how many
+ * rows they held.  Inside the caller's SPI connection, as the owner.  A
+ * 1.0 database on this library has no partitions: nothing to drop.
+ */
+static pg_noinline uint64
+DropOldPartitions(Interval *older_than)
+{
+	Oid			types[1] = {INTERVALOID};
+	Datum		args[1] = {IntervalPGetDatum(older_than)};
+	char	  **names;
+	uint64		n;
+	uint64		i;
+	uint64		rows = 0;
+
+	if (get_rel_relkind(AuditLogsRelid()) != RELKIND_PARTITIONED_TABLE)
+		return 0;
+	if (SPI_execute_with_args("SELECT c.oid::pg_catalog.regclass::pg_catalog.text"
+							  "  FROM pg_catalog.pg_inherits i"
+							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
+							  " WHERE i.inhparent OPERATOR(pg_catalog.=) 'smarthub.audit_logs'::pg_catalog.regclass"
+							  "   AND pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid),"
+							  "                            'TO \\(''([0-9a-f-]+)''\\)')::uuid"
+							  "       OPERATOR(pg_catalog.<=) smarthub.uuid_v7_bound(GREATEST("
+							  "           pg_catalog.now() OPERATOR(pg_catalog.-) $1, 'epoch'::pg_catalog.timestamptz))"
+							  " ORDER BY 1",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list audit partitions");	/* internal error */
+	n = SPI_processed;
+	names = palloc(Max(n, 1) * sizeof(char *));
+	for (i = 0; i < n; i++)
+		names[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", names[i]), true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not count %s", names[i]);	/* internal error */
+		rows += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		ExecDDL(psprintf("DROP TABLE %s", names[i]));
+	}
+	return rows;
+}
+
 /* smarthub.purge_audit_logs(older_than interval) RETURNS bigint */
 PG_FUNCTION_INFO_V1(smarthub_purge_audit_logs);
 Datum
@@ -1216,6 +1293,7 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	Datum		argvalues[1];
 	volatile int rc = 0;
 	uint64		purged;
+	uint64		dropped;
 	const char *keys[2] = {"older_than", "purged"};
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
@@ -1236,6 +1314,7 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	argvalues[0] = IntervalPGetDatum(older_than);
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
+	dropped = DropOldPartitions(older_than);
 	purge_active = true;
 	PG_TRY();
 	{
@@ -1251,7 +1330,9 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "audit purge failed: %s", SPI_result_code_string(rc));	/* internal error */
-	purged = SPI_processed;
+	purged = SPI_processed + dropped;
+	if (get_rel_relkind(AuditLogsRelid()) == RELKIND_PARTITIONED_TABLE)
+		(void) SPI_execute("SELECT smarthub.create_audit_partitions()", false, 0);
 	SPI_finish();
 	SmarthubRestoreUser(&saved);
 

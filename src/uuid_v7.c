@@ -97,3 +97,27 @@ smarthub_uuid_v7_time(PG_FUNCTION_ARGS)
 		ms = (ms << 8) | uuid->data[i];
 	PG_RETURN_TIMESTAMPTZ((TimestampTz) (((int64) ms - UNIX_EPOCH_MS_FROM_PG_EPOCH) * 1000));
 }
+
+/* smarthub.uuid_v7_bound(at timestamptz) RETURNS uuid: the millisecond's prefix, zeros after */
+PG_FUNCTION_INFO_V1(smarthub_uuid_v7_bound);
+Datum
+smarthub_uuid_v7_bound(PG_FUNCTION_ARGS)
+{
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
+	pg_uuid_t  *uuid = palloc0(sizeof(pg_uuid_t));
+	int64		ms;
+	int			i;
+
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	ms = at / 1000 + UNIX_EPOCH_MS_FROM_PG_EPOCH;
+	if (ms < 0 || ms >= (INT64CONST(1) << 48))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range for a version-7 uuid")));
+	for (i = 0; i < 6; i++)
+		uuid->data[i] = (unsigned char) (ms >> (8 * (5 - i)));
+	PG_RETURN_UUID_P(uuid);
+}

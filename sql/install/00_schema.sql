@@ -18,6 +18,11 @@ CREATE FUNCTION smarthub.uuid_v7() RETURNS uuid
 CREATE FUNCTION smarthub.uuid_v7_time(id uuid) RETURNS timestamptz
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'smarthub_uuid_v7_time';
+-- The smallest version-7-ordered uuid of a millisecond: partition bounds.
+CREATE FUNCTION smarthub.uuid_v7_bound(at timestamptz) RETURNS uuid
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'smarthub_uuid_v7_bound';
+COMMENT ON FUNCTION smarthub.uuid_v7_bound(timestamptz) IS 'The smallest uuid of the millisecond at: every version-7 uuid made then or later sorts at or above it';
 COMMENT ON FUNCTION smarthub.uuid_v7() IS 'A new version-7 (time-ordered) uuid, increasing within a backend';
 COMMENT ON FUNCTION smarthub.uuid_v7_time(uuid) IS 'The time (to the millisecond) of a version-7 uuid; NULL for other versions';
 
@@ -112,7 +117,12 @@ CREATE TABLE smarthub.audit_logs (
     -- who acted, kept when that user is deleted (user_id is then set NULL); NULL before 1.1
     actor_id    uuid,
     CONSTRAINT audit_logs_pkey PRIMARY KEY (id)
-);
+) PARTITION BY RANGE (id);
+-- Partitioned by id, whose version-7 prefix is the time: one partition per month, made ahead by
+-- smarthub.create_audit_partitions() (and by purge_audit_logs), so that retention drops whole
+-- months. The default partition takes every row no month partition holds: rows written before
+-- their month's partition exists, far outside the prepared range, and 1.0's random version-4 ids.
+CREATE TABLE smarthub.audit_logs_default PARTITION OF smarthub.audit_logs DEFAULT;
 
 CREATE TABLE smarthub.entities (
     id          uuid         NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
@@ -178,7 +188,7 @@ SELECT pg_catalog.pg_extension_config_dump('smarthub.roles', 'WHERE NOT is_syste
 SELECT pg_catalog.pg_extension_config_dump('smarthub.user_roles', '');
 SELECT pg_catalog.pg_extension_config_dump('smarthub.api_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('smarthub.sessions', '');
-SELECT pg_catalog.pg_extension_config_dump('smarthub.audit_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('smarthub.audit_logs_default', '');
 SELECT pg_catalog.pg_extension_config_dump('smarthub.entities', '');
 
 -------------------------------------------------------------------------------------------------
@@ -225,13 +235,18 @@ CREATE TRIGGER protect_system_roles BEFORE UPDATE OR DELETE ON smarthub.roles
 
 CREATE VIEW smarthub.table_sizes AS
     SELECT c.relname::text                                                 AS table_name,
-           c.reltuples::bigint                                             AS rows_estimate,
-           pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(c.oid)) AS total_size
+           t.rows::bigint                                                  AS rows_estimate,
+           pg_catalog.pg_size_pretty(t.bytes)                              AS total_size
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     -- a partitioned table (the audit log) counts its partitions
+     CROSS JOIN LATERAL (SELECT pg_catalog.sum(GREATEST(p.reltuples, 0)) AS rows,
+                                pg_catalog.sum(pg_catalog.pg_total_relation_size(p.oid)) AS bytes
+                           FROM pg_catalog.pg_partition_tree(c.oid) pt
+                           JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) pt.relid) t
      WHERE n.nspname OPERATOR(pg_catalog.=) 'smarthub'
-       AND c.relkind OPERATOR(pg_catalog.=) 'r'
-     ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, c.relname;
+       AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}') AND NOT c.relispartition
+     ORDER BY t.bytes DESC, c.relname;
 
 -------------------------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC until smarthub.grant_access() says otherwise.
@@ -241,6 +256,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA smarthub FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.set_updated_at() FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.uuid_v7() FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.uuid_v7_time(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.uuid_v7_bound(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.protect_system_roles() FROM PUBLIC;
 
 -------------------------------------------------------------------------------------------------
@@ -302,6 +318,7 @@ COMMENT ON COLUMN smarthub.sessions.expires_at IS 'Expiry time';
 COMMENT ON COLUMN smarthub.sessions.created_at IS 'Creation time';
 
 COMMENT ON TABLE smarthub.audit_logs IS 'Append-only audit trail of changes to audited tables';
+COMMENT ON TABLE smarthub.audit_logs_default IS 'Audit rows outside every month partition (and those written before 1.1)';
 COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in write order within a backend (random version-4 uuids before 1.1)';
 COMMENT ON COLUMN smarthub.audit_logs.user_id IS 'Application user who acted; NULL when unknown or deleted';
 COMMENT ON COLUMN smarthub.audit_logs.entity_type IS 'Kind of entity changed (by default the table name)';

@@ -74,6 +74,54 @@ CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON smarthub.audit_logs
     FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard();
 ALTER TABLE smarthub.audit_logs ENABLE ALWAYS TRIGGER audit_logs_append_only;
 ALTER TABLE smarthub.audit_logs ENABLE ALWAYS TRIGGER audit_logs_no_truncate;
+-- Statement triggers are not cloned to partitions: each gets its own TRUNCATE guard.
+CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON smarthub.audit_logs_default
+    FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard();
+ALTER TABLE smarthub.audit_logs_default ENABLE ALWAYS TRIGGER audit_logs_no_truncate;
+
+-- Month partitions, [first millisecond of the month, first of the next) in version-7 ids, from
+-- this month to months_ahead months on; returns how many it created. A month whose rows already
+-- sit in the default partition is left there (creating its partition would have to move them);
+-- retention then deletes them row by row. Not run by CREATE EXTENSION, so that the partitions are
+-- ordinary tables which pg_dump dumps with their rows.
+CREATE FUNCTION smarthub.create_audit_partitions(months_ahead integer DEFAULT 3) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    first_day timestamptz;
+    lo uuid;
+    hi uuid;
+    part text;
+    created integer := 0;
+BEGIN
+    IF months_ahead IS NULL OR months_ahead OPERATOR(pg_catalog.<) 0 OR months_ahead OPERATOR(pg_catalog.>) 120 THEN
+        RAISE EXCEPTION 'months_ahead must be between 0 and 120'
+            USING ERRCODE = '22023';
+    END IF;
+    FOR i IN 0 .. months_ahead LOOP
+        first_day := (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC')
+                      OPERATOR(pg_catalog.+) pg_catalog.make_interval(months => i)) AT TIME ZONE 'UTC';
+        part := 'audit_logs_' OPERATOR(pg_catalog.||) pg_catalog.to_char(first_day AT TIME ZONE 'UTC', 'YYYY_MM');
+        CONTINUE WHEN pg_catalog.to_regclass('smarthub.' OPERATOR(pg_catalog.||) part) IS NOT NULL;
+        lo := smarthub.uuid_v7_bound(first_day);
+        hi := smarthub.uuid_v7_bound(first_day OPERATOR(pg_catalog.+) interval '1 month');
+        IF EXISTS (SELECT FROM smarthub.audit_logs_default d
+                    WHERE d.id OPERATOR(pg_catalog.>=) lo AND d.id OPERATOR(pg_catalog.<) hi) THEN
+            RAISE DEBUG 'audit rows of % are in smarthub.audit_logs_default already: no partition for it', part;
+            CONTINUE;
+        END IF;
+        EXECUTE pg_catalog.format('CREATE TABLE smarthub.%I PARTITION OF smarthub.audit_logs FOR VALUES FROM (%L) TO (%L)',
+                                  part, lo, hi);
+        -- also made by the DDL event trigger, for partitions made any other way
+        EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON smarthub.%I'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION smarthub.audit_logs_guard()', part);
+        EXECUTE pg_catalog.format('ALTER TABLE smarthub.%I ENABLE ALWAYS TRIGGER audit_logs_no_truncate', part);
+        created := created OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+    RETURN created;
+END
+$$;
 
 -- Audited by default. Sessions are not (one login = one session row; enable_audit turns it on).
 SELECT smarthub.enable_audit('smarthub.users', '{password_hash}', '{updated_at,last_login_at}');
@@ -94,6 +142,8 @@ REVOKE ALL ON FUNCTION smarthub.audit_trigger_arguments(bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.enable_audit(regclass, text[], text[], text, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.disable_audit(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.purge_audit_logs(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.create_audit_partitions(integer) FROM PUBLIC;
+REVOKE ALL ON smarthub.audit_logs_default FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.entity_history(text, uuid, integer) FROM PUBLIC;
 REVOKE ALL ON smarthub.audited_tables FROM PUBLIC;
 
@@ -114,4 +164,5 @@ COMMENT ON COLUMN smarthub.audited_tables.ignored_columns IS 'Columns left out o
 COMMENT ON COLUMN smarthub.audited_tables.enabled IS 'False when the smarthub_audit trigger is disabled';
 COMMENT ON TRIGGER audit_logs_append_only ON smarthub.audit_logs IS 'Refuses UPDATE and DELETE on the audit log (42501)';
 COMMENT ON TRIGGER audit_logs_no_truncate ON smarthub.audit_logs IS 'Refuses TRUNCATE on the audit log (42501)';
+COMMENT ON FUNCTION smarthub.create_audit_partitions(integer) IS 'Creates the audit log''s month partitions from this month to months_ahead on; returns how many';
 COMMENT ON EVENT TRIGGER smarthub_audit_ddl IS 'Keeps audit configurations in step with column renames and drops';

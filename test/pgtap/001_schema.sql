@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(144);
 
 SELECT has_schema('smarthub');
-SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'entities']);
+SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'entities']);
 
 -- users
 SELECT columns_are('smarthub', 'users', ARRAY['id', 'email', 'username', 'password_hash', 'first_name', 'last_name',
@@ -141,7 +141,7 @@ SELECT is((SELECT amname::text FROM pg_class c JOIN pg_am a ON a.oid = c.relam W
 SELECT results_eq($$
     SELECT format('%s.%s %s', conrelid::regclass, a.attname, confdeltype) COLLATE "default"
       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-     WHERE contype = 'f' AND connamespace = 'smarthub'::regnamespace ORDER BY 1$$,
+     WHERE contype = 'f' AND connamespace = 'smarthub'::regnamespace AND conparentid = 0 ORDER BY 1$$,
     $$VALUES ('smarthub.api_keys.user_id c'), ('smarthub.audit_logs.user_id n'), ('smarthub.entities.owner_id n'),
              ('smarthub.sessions.user_id c'), ('smarthub.user_roles.assigned_by n'),
              ('smarthub.user_roles.role_id c'), ('smarthub.user_roles.user_id c')$$,
@@ -152,8 +152,9 @@ SELECT is((SELECT count(*)::int FROM information_schema.columns WHERE table_sche
             AND data_type = 'timestamp without time zone'), 0, 'no timestamp without time zone');
 -- every table and column is documented
 SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-            WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r' AND a.attnum > 0
-              AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL), 0, 'every column has a comment');
+            WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL), 0,
+          'every column has a comment (a partition''s are its table''s)');
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r'
             AND obj_description(c.oid, 'pg_class') IS NULL), 0, 'every table has a comment');
 -- every table is dumped

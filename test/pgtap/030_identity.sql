@@ -78,8 +78,9 @@ SELECT policies_are('smarthub', 'api_keys', ARRAY['api_keys_select', 'api_keys_i
 SELECT policies_are('smarthub', 'sessions', ARRAY['sessions_select', 'sessions_insert', 'sessions_update', 'sessions_delete'], 'sessions policies');
 SELECT policies_are('smarthub', 'audit_logs', ARRAY['audit_logs_select'], 'audit_logs: a read policy only');
 SELECT policies_are('smarthub', 'entities', ARRAY['entities_select', 'entities_insert', 'entities_update', 'entities_delete'], 'entities policies');
-SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'smarthub'::regnamespace AND relkind = 'r' AND relrowsecurity AND NOT relforcerowsecurity),
-          7, 'RLS enabled (not forced) on all seven tables');
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'smarthub'::regnamespace AND relkind IN ('r', 'p')
+             AND NOT relispartition AND relrowsecurity AND NOT relforcerowsecurity),
+          7, 'RLS enabled (not forced) on all seven tables (partitions are read through their table)');
 SELECT isnt_definer('smarthub', 'current_user_id', '{}'::name[], 'current_user_id is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'set_current_user', ARRAY['uuid'], 'set_current_user is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'has_role', ARRAY['text'], 'has_role is not SECURITY DEFINER');

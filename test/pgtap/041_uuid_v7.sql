@@ -38,7 +38,7 @@ SELECT results_eq($$SELECT action::text FROM smarthub.entity_history('v7_t', '00
 
 -- one request's changes are index-served, by a BRIN index on txid
 SELECT is((SELECT am.amname::text FROM pg_class c JOIN pg_am am ON am.oid = c.relam
-            WHERE c.oid = 'smarthub.idx_audit_logs_txid'::regclass), 'brin', 'idx_audit_logs_txid is a BRIN index');
+            WHERE c.oid = 'smarthub.audit_logs_default_txid_idx'::regclass), 'brin', 'idx_audit_logs_txid is a BRIN index');
 SET LOCAL enable_seqscan = off;
 CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -51,7 +51,7 @@ BEGIN
     RETURN plan;
 END $$;
 SELECT matches(pg_temp.plan_of('SELECT * FROM smarthub.audit_logs WHERE txid = 42'),
-               'idx_audit_logs_txid', 'WHERE txid = ... uses it');
+               'audit_logs_default_txid_idx', 'WHERE txid = ... uses it (in each partition)');
 RESET enable_seqscan;
 
 SELECT * FROM finish();

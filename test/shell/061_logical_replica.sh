@@ -108,8 +108,8 @@ check "the primary has 5 audit rows of alice's (LOGIN, CREATE, UPDATE, 2 old one
 # README, "Streaming the audit log": the publications and the subscription's role, then roles that
 # each lack one of its privileges, and a replication role given grant_access.
 run_p $db >/dev/null <<'SQL'
-CREATE PUBLICATION smarthub_audit FOR TABLE smarthub.audit_logs WITH (publish = 'insert, update, delete');
-CREATE PUBLICATION smarthub_audit_inserts FOR TABLE smarthub.audit_logs WITH (publish = 'insert');
+CREATE PUBLICATION smarthub_audit FOR TABLE smarthub.audit_logs WITH (publish = 'insert, update, delete', publish_via_partition_root = true);
+CREATE PUBLICATION smarthub_audit_inserts FOR TABLE smarthub.audit_logs WITH (publish = 'insert', publish_via_partition_root = true);
 CREATE ROLE smarthub_siem LOGIN REPLICATION BYPASSRLS;
 GRANT USAGE ON SCHEMA smarthub TO smarthub_siem;
 GRANT SELECT ON smarthub.audit_logs TO smarthub_siem;

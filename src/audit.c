@@ -33,6 +33,7 @@
 #include "catalog/namespace.h"
 #include "common/hashfn.h"
 #include "catalog/pg_class.h"
+#include "catalog/index.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -42,6 +43,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -60,6 +62,7 @@
 #define AUDIT_TRIGGER "smarthub_audit"
 #define AUDIT_TRUNCATE_TRIGGER "smarthub_audit_truncate"
 #define AUDIT_NARGS 4
+#define AUDIT_LOGS_TRUNCATE_GUARD "audit_logs_no_truncate"
 #define ENTITY_TYPE_MAX 100		/* audit_logs.entity_type is varchar(100) */
 
 /* One audit trigger's resolved configuration, keyed by the trigger's OID. */
@@ -142,12 +145,103 @@ AuditXactCallback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * Restoring a dump.  The month partitions are ordinary tables (pg_dump
+ * dumps them with their rows), but their parent comes from CREATE
+ * EXTENSION with its indexes: the dump's ATTACH PARTITION already builds
+ * the partition's primary key and indexes, under the very names the dump
+ * then creates them by, and the DDL event trigger has given it the TRUNCATE
+ * guard the dump creates too.  Those statements, and only for a partition of
+ * smarthub.audit_logs that already has that index or trigger, are skipped;
+ * everything else runs as written.
+ */
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static bool
+IsAuditPartition(Oid relid)
+{
+	Oid			nsp = get_namespace_oid(SMARTHUB_SCHEMA, true);
+	Oid			parent;
+
+	if (!OidIsValid(relid) || !OidIsValid(nsp) || !get_rel_relispartition(relid))
+		return false;
+	parent = get_partition_parent(relid, true);
+	return OidIsValid(parent) && parent == get_relname_relid("audit_logs", nsp);
+}
+
+/* Whether relid (a partition of the log) has an index named name attached to its parent's. */
+static bool
+HasAttachedIndex(Oid relid, const char *name)
+{
+	Oid			idx;
+
+	if (!IsAuditPartition(relid) || name == NULL)
+		return false;
+	idx = get_relname_relid(name, get_rel_namespace(relid));
+	return OidIsValid(idx) && IndexGetRelation(idx, true) == relid && get_rel_relispartition(idx);
+}
+
+static bool
+MadeByAttach(Node *parsetree)
+{
+	if (IsA(parsetree, CreateTrigStmt))
+	{
+		CreateTrigStmt *stmt = (CreateTrigStmt *) parsetree;
+		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+
+		/* the TRUNCATE guard, which the event trigger gave the partition at ATTACH */
+		return !stmt->replace && strcmp(stmt->trigname, AUDIT_LOGS_TRUNCATE_GUARD) == 0 &&
+			IsAuditPartition(relid) && OidIsValid(get_trigger_oid(relid, stmt->trigname, true));
+	}
+	if (IsA(parsetree, IndexStmt))
+	{
+		IndexStmt  *stmt = (IndexStmt *) parsetree;
+
+		return HasAttachedIndex(RangeVarGetRelid(stmt->relation, NoLock, true), stmt->idxname);
+	}
+	if (IsA(parsetree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+		AlterTableCmd *cmd;
+		Constraint *con;
+
+		if (stmt->objtype != OBJECT_TABLE || list_length(stmt->cmds) != 1)
+			return false;
+		cmd = linitial_node(AlterTableCmd, stmt->cmds);
+		if (cmd->subtype != AT_AddConstraint || !IsA(cmd->def, Constraint))
+			return false;
+		con = (Constraint *) cmd->def;
+		return con->contype == CONSTR_PRIMARY &&
+			HasAttachedIndex(RangeVarGetRelid(stmt->relation, NoLock, true), con->conname);
+	}
+	return false;
+}
+
+static void
+AuditProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (MadeByAttach(pstmt->utilityStmt))
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("smarthub: skipping a partition index that ATTACH PARTITION made already")));
+		return;
+	}
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
 void
 AuditInit(void)
 {
 	CacheRegisterRelcacheCallback(AuditRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, AuditTypeCallback, (Datum) 0);
 	RegisterXactCallback(AuditXactCallback, NULL);
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = AuditProcessUtility;
 }
 
 /* OID of smarthub.audit_logs, cached. */

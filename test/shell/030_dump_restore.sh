@@ -21,6 +21,13 @@ CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body t
 DO $$ BEGIN PERFORM smarthub.enable_audit('public.notes', '{pin}', '{seen_at}', 'note'); END $$;
 INSERT INTO public.notes (body, pin) VALUES ('hello', '1234');
 UPDATE smarthub.users SET first_name = 'A' WHERE username = 'a';
+-- partitions made after CREATE EXTENSION, one of them with rows (an old month, as a year-old log has)
+SELECT smarthub.create_audit_partitions(2);
+CREATE TABLE smarthub.audit_logs_2025_01 PARTITION OF smarthub.audit_logs
+    FOR VALUES FROM (smarthub.uuid_v7_bound('2025-01-01 00:00+00')) TO (smarthub.uuid_v7_bound('2025-02-01 00:00+00'));
+INSERT INTO smarthub.audit_logs (id, entity_type, entity_id, action, created_at)
+    SELECT (left(smarthub.uuid_v7_bound('2025-01-15 00:00+00')::text, 24) || lpad(to_hex(i), 12, '0'))::uuid,
+           'old', gen_random_uuid(), 'OLD', '2025-01-15 00:00+00' FROM generate_series(1, 5) i;
 SQL
 dump=$SMARTHUB_CLUSTER/dump_roundtrip.pgdump
 "$PGBIN/pg_dump" -Fc -f "$dump" $src
@@ -35,12 +42,15 @@ snapshot() {
     echo "notes $(q $db "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM public.notes x")"
     echo "audited $(q $db "SELECT string_agg(concat_ws(':', table_name, entity_type, id_column, excluded_columns, ignored_columns, enabled), ',' ORDER BY table_name::text) FROM smarthub.audited_tables")"
     echo "system roles $(q $db "SELECT string_agg(concat_ws(':', id, name, description), ',' ORDER BY name) FROM smarthub.roles WHERE is_system")"
+    echo "partitions $(q $db "SELECT string_agg(c.relname || ':' || pg_get_expr(c.relpartbound, c.oid) || ':' || (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname LIKE 'audit_logs_%' AND t.tgenabled = 'A'), ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'smarthub.audit_logs'::regclass")"
+    echo "old month $(q $db "SELECT count(*) FROM smarthub.audit_logs_2025_01")"
 }
 before=$(snapshot $src) after=$(snapshot $dst)
 echo "$after" | sed 's/^/    /'
 check "every table identical after restore" "$before" "$after"
 check "system roles exactly once" 4 "$(q $dst "SELECT count(*) FROM smarthub.roles WHERE is_system")"
-check "audit rows in the source: 2 users, role, 2 user_roles, api key, entity, note, user update, test row" 10 \
+check "the old month partition and its 5 rows came back, guards included" "old month 5" "$(grep '^old month' <<<"$after")"
+check "audit rows in the source: 2 users, role, 2 user_roles, api key, entity, note, user update, test row, 5 old" 15 \
     "$(q $src "SELECT count(*) FROM smarthub.audit_logs")"
 # the restored database audits as the source did
 q $dst "UPDATE public.notes SET pin = '9999', body = 'bye'"

@@ -245,18 +245,19 @@ BEGIN
 
     EXECUTE $ddl$
 CREATE TABLE smarthub.audit_logs (
-    id          uuid         NOT NULL DEFAULT smarthub.uuid_v7(),
-    -- named as a fresh install names it: the 1.0 table, renamed, still holds that name
+    -- constraints named as a fresh install names them: the 1.0 table, renamed, still holds those
+    -- names (PostgreSQL 18 names NOT NULL constraints too), and would push ours to "..._1"
+    id          uuid         CONSTRAINT audit_logs_id_not_null NOT NULL DEFAULT smarthub.uuid_v7(),
     user_id     uuid         CONSTRAINT audit_logs_user_id_fkey REFERENCES smarthub.users (id) ON DELETE SET NULL,
-    entity_type varchar(100) NOT NULL,
-    entity_id   uuid         NOT NULL,
-    action      varchar(50)  NOT NULL,
+    entity_type varchar(100) CONSTRAINT audit_logs_entity_type_not_null NOT NULL,
+    entity_id   uuid         CONSTRAINT audit_logs_entity_id_not_null NOT NULL,
+    action      varchar(50)  CONSTRAINT audit_logs_action_not_null NOT NULL,
     changes     jsonb,
     ip_address  inet,
     user_agent  text,
-    created_at  timestamptz  NOT NULL DEFAULT pg_catalog.now(),
-    db_role     text         NOT NULL DEFAULT SESSION_USER,
-    txid        bigint       NOT NULL DEFAULT pg_catalog.txid_current(),
+    created_at  timestamptz  CONSTRAINT audit_logs_created_at_not_null NOT NULL DEFAULT pg_catalog.now(),
+    db_role     text         CONSTRAINT audit_logs_db_role_not_null NOT NULL DEFAULT SESSION_USER,
+    txid        bigint       CONSTRAINT audit_logs_txid_not_null NOT NULL DEFAULT pg_catalog.txid_current(),
     -- who acted, kept when that user is deleted (user_id is then set NULL); NULL before 1.1
     actor_id    uuid,
     CONSTRAINT audit_logs_pkey PRIMARY KEY (id)

@@ -39,10 +39,8 @@ ALTER FUNCTION smarthub.login(text, text, inet, text, interval) SECURITY INVOKER
 
 -- The actor of an audit row, kept when the user is deleted (user_id's foreign key sets it NULL).
 -- Rows written before 1.1 keep actor_id NULL: the log is append-only, even for an upgrade.
+-- (The column comments come with the partitioned table below.)
 ALTER TABLE smarthub.audit_logs ADD COLUMN actor_id uuid;
-COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE or PURGE';
-COMMENT ON COLUMN smarthub.audit_logs.db_role IS 'Database session user that made the change (the code''s role inside ANALYZE, REINDEX and other operations run on another role''s behalf)';
-COMMENT ON COLUMN smarthub.audit_logs.actor_id IS 'Application user who acted, kept when that user is deleted; NULL when unknown, and in rows written before 1.1';
 
 -- Redaction fails closed: the DDL event trigger follows renames made through a typed table's type
 -- (ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE), and touches only the tables a command changed; it
@@ -104,7 +102,8 @@ REVOKE ALL ON FUNCTION smarthub.unverify_changed_email() FROM PUBLIC;
 COMMENT ON FUNCTION smarthub.unverify_changed_email() IS 'BEFORE UPDATE OF email trigger: a changed email is unverified unless an admin verifies it in the same change';
 
 -- Time-ordered audit ids: version-7 uuids from C (smarthub.uuid_v7(), also for users' own tables,
--- which grant_access now lets application roles call), and entity_history in write order.
+-- which grant_access now lets application roles call). entity_history's write order comes with
+-- the partitioned table below, which re-creates it.
 CREATE FUNCTION smarthub.uuid_v7() RETURNS uuid
     LANGUAGE c VOLATILE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'smarthub_uuid_v7';
@@ -116,18 +115,6 @@ COMMENT ON FUNCTION smarthub.uuid_v7_time(uuid) IS 'The time (to the millisecond
 REVOKE ALL ON FUNCTION smarthub.uuid_v7() FROM PUBLIC;
 REVOKE ALL ON FUNCTION smarthub.uuid_v7_time(uuid) FROM PUBLIC;
 ALTER TABLE smarthub.audit_logs ALTER COLUMN id SET DEFAULT smarthub.uuid_v7();
-COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in write order within a backend (random version-4 uuids before 1.1)';
-CREATE OR REPLACE FUNCTION smarthub.entity_history(entity_type text, entity_id uuid, max_rows integer DEFAULT 50)
-    RETURNS SETOF smarthub.audit_logs
-    LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
-    AS $$
-    SELECT a.*
-      FROM smarthub.audit_logs a
-     WHERE a.entity_type OPERATOR(pg_catalog.=) entity_history.entity_type
-       AND a.entity_id OPERATOR(pg_catalog.=) entity_history.entity_id
-     ORDER BY a.created_at DESC, a.id DESC
-     LIMIT entity_history.max_rows
-$$;
 CREATE OR REPLACE FUNCTION smarthub.grant_access(role regrole, trusted boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp

@@ -52,7 +52,7 @@ FoundationInit(void)
  * makes the owner of every table and function in it.  InvalidOid when the
  * schema does not exist (the library loaded without the extension).
  */
-Oid
+static Oid
 SmarthubExtensionOwner(void)
 {
 	Oid			nspoid;
@@ -149,7 +149,7 @@ SmarthubRoleIsTrusted(Oid roleid)
 }
 
 /* Whether PostgreSQL is running code as some role on another role's behalf. */
-bool
+static bool
 SmarthubOnSomeoneElsesBehalf(void)
 {
 	return InSecurityRestrictedOperation() || InNoForceRLSOperation();
@@ -264,6 +264,12 @@ SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errhidestmt(true)));
 }
 
+static char *
+SmarthubUuidText(const pg_uuid_t *id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
+}
+
 /* P0002: a user that does not exist, or is inactive or soft-deleted, to the application. */
 void
 SmarthubUnknownUser(const pg_uuid_t *user_id)
@@ -272,10 +278,4 @@ SmarthubUnknownUser(const pg_uuid_t *user_id)
 			(errcode(ERRCODE_NO_DATA_FOUND),
 			 errmsg("user %s does not exist or is not active", SmarthubUuidText(user_id)),
 			 errhidestmt(true)));
-}
-
-char *
-SmarthubUuidText(const pg_uuid_t *id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
 }

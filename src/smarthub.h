@@ -65,9 +65,6 @@ extern void EncryptionInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
-/* The owner of schema smarthub (of the extension); InvalidOid without it. */
-extern Oid	SmarthubExtensionOwner(void);
-
 typedef struct SmarthubSavedUser
 {
 	Oid			userid;
@@ -86,10 +83,10 @@ extern void SmarthubRestoreUser(const SmarthubSavedUser *saved);
 extern Oid	SmarthubCaller(FunctionCallInfo fcinfo);
 extern bool SmarthubRoleIsTrusted(Oid roleid);
 
-/* Whether PostgreSQL runs code as one role on another's behalf (SRO, FK action). */
-extern bool SmarthubOnSomeoneElsesBehalf(void);
-
-/* 42501 for what (a function name) inside such an operation. */
+/*
+ * 42501 for what (a function name) while PostgreSQL runs code as one role on
+ * another's behalf (a security-restricted operation, a foreign key action).
+ */
 extern void SmarthubRefuseOnSomeoneElsesBehalf(const char *what);
 
 /* SPI: connect, a plan kept in *slot (prepared on first use), execute expecting rc. */
@@ -106,13 +103,6 @@ extern void SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *n
 
 /* P0002 "user <id> does not exist or is not active". */
 pg_noreturn extern void SmarthubUnknownUser(const pg_uuid_t *user_id);
-
-extern char *SmarthubUuidText(const pg_uuid_t *id);
-
-/* ---- uuid_v7.c: uses nothing ---- */
-
-/* A new version-7 (time-ordered) uuid, increasing within this backend. */
-extern void SmarthubUuidV7(pg_uuid_t *uuid);
 
 /* ---- identity.c ---- */
 

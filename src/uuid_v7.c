@@ -39,7 +39,7 @@ RandomBytes(unsigned char *buf, int n)
 }
 
 /* A new version-7 uuid into *uuid (see the file header). */
-void
+static void
 SmarthubUuidV7(pg_uuid_t *uuid)
 {
 	uint64		ms = (uint64) (GetCurrentTimestamp() / 1000 + UNIX_EPOCH_MS_FROM_PG_EPOCH);

@@ -3,13 +3,16 @@
 -- the rest row by row, every partition is as append-only as the table, and applications read the
 -- rows only through smarthub.audit_logs and its row-level security.
 BEGIN;
-SELECT plan(19);
+SELECT plan(22);
 
 SELECT is(smarthub.uuid_v7_bound('2022-02-22 19:22:22+00'), '017f22e2-79b0-0000-0000-000000000000'::uuid,
           'uuid_v7_bound: the millisecond, then zeros');
 SELECT ok(smarthub.uuid_v7() > smarthub.uuid_v7_bound(now()), '... below every uuid_v7 made from then on');
 SELECT throws_ok($$SELECT smarthub.uuid_v7_bound('1969-12-31 23:59:59+00')$$, '22008', NULL, 'uuid_v7_bound before 1970: 22008');
+SELECT throws_ok($$SELECT smarthub.uuid_v7_bound('infinity')$$, '22008', NULL, 'uuid_v7_bound(infinity): 22008');
 SELECT throws_ok($$SELECT smarthub.create_audit_partitions(-1)$$, '22023', NULL, 'create_audit_partitions(-1): 22023');
+SELECT throws_ok($$SELECT smarthub.create_audit_partitions(121)$$, '22023', NULL, 'create_audit_partitions(121): 22023');
+SELECT throws_ok($$SELECT smarthub.create_audit_partitions(NULL)$$, '22023', NULL, 'create_audit_partitions(NULL): 22023');
 
 -- a row of this month written before its partition exists lands in the default partition, and
 -- keeps the month from getting one

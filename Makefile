@@ -11,6 +11,7 @@ OBJS = \
 	src/identity.o \
 	src/password.o \
 	src/token.o \
+	src/audit_writer.o \
 	src/audit.o \
 	src/account.o \
 	src/jsonb_diff.o \

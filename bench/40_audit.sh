@@ -16,6 +16,7 @@ for c in 1 2; do
     race_tps "audit: insert 1 row" $c smarthub audit/insert_smarthub.sql \
         plpgsql audit/insert_plpgsql.sql floor audit/insert_floor.sql
 done
+bq -f audit/reset_bulk.sql >/dev/null
 bulk_anchors=(none audit/update_all_none.sql)
 [ -n "${BENCH_AUDIT_BULK_ALL:-}" ] && bulk_anchors+=(floor audit/update_all_floor.sql plpgsql audit/update_all_plpgsql.sql)
 BENCH_REPS=${BENCH_AUDIT_BULK_REPS:-1} race_time "audit: update 100k rows" \

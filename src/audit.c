@@ -15,16 +15,14 @@
  * is what invalidates our cache.  No separate table can disagree with the
  * triggers that actually fire.
  *
- * Audit rows are written by one function, SmarthubAuditWrite, through a
- * kept SPI plan run as the extension owner (SmarthubBecomeOwner, as
- * PostgreSQL's own RI triggers do): application roles have no INSERT
- * privilege on the log and its row-level security must not hide the log
- * from itself, yet the insert keeps everything the executor does for us:
- * column defaults (db_role, txid, created_at), every index, the foreign
- * key to users and WAL.  A direct heap/index insert would save the SPI
- * overhead but would have to re-implement all of those, the FK check
- * above all; the benchmark shows the SPI path within the target of the
- * constant-row "floor" trigger, which pays the same insert.
+ * Audit rows are written by audit_writer.c, through SPI as the extension
+ * owner (SmarthubBecomeOwner, as PostgreSQL's own RI triggers do):
+ * application roles have no INSERT privilege on the log and its row-level
+ * security must not hide the log from itself, yet the insert keeps
+ * everything the executor does for us: column defaults (id, db_role, txid,
+ * created_at), partition routing, every index, the foreign key to users and
+ * WAL.  The trigger queues its rows, written together when the statement
+ * ends (see audit_writer.c).
  */
 #include "postgres.h"
 
@@ -80,14 +78,6 @@ typedef struct AuditTable
 
 static HTAB *audit_tables = NULL;
 
-/* smarthub.audit_logs' OID, looked up once (0 = not yet), and whether it has actor_id. */
-static Oid	audit_logs_relid = InvalidOid;
-static bool audit_logs_has_actor;
-
-/* The insert, and the one for a database still at 1.0 (no actor_id) until it is updated. */
-static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr insert_plan_1_0 = NULL;
-
 /* True only while purge_audit_logs runs its DELETE (the guard lets it through). */
 static bool purge_active = false;
 
@@ -104,8 +94,6 @@ AuditRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	AuditTable *entry;
 
-	if (!OidIsValid(relid) || relid == audit_logs_relid)
-		audit_logs_relid = InvalidOid;
 	if (audit_tables == NULL)
 		return;
 	hash_seq_init(&status, audit_tables);
@@ -242,20 +230,6 @@ AuditInit(void)
 	RegisterXactCallback(AuditXactCallback, NULL);
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = AuditProcessUtility;
-}
-
-/* OID of smarthub.audit_logs, cached. */
-static Oid
-AuditLogsRelid(void)
-{
-	if (!OidIsValid(audit_logs_relid))
-	{
-		audit_logs_relid = get_relname_relid("audit_logs", get_namespace_oid(SMARTHUB_SCHEMA, false));
-		if (!OidIsValid(audit_logs_relid))
-			elog(ERROR, "relation smarthub.audit_logs does not exist");	/* internal error */
-		audit_logs_has_actor = get_attnum(audit_logs_relid, "actor_id") > 0;
-	}
-	return audit_logs_relid;
 }
 
 /* The names in a text[]; a NULL element is 22004, naming what the list is. */
@@ -441,83 +415,6 @@ GetAuditTable(Trigger *trigger, Relation rel)
 }
 
 /*
- * Write one audit row (see smarthub.h).  user_id goes through a FOR KEY
- * SHARE sub-select: NULL when that user no longer exists (a user deleting
- * their own account, whose row our own statement just removed), and locked
- * against concurrent deletion until the foreign key check.  actor_id keeps
- * the id whatever becomes of the user.  db_role is the session's user,
- * except for code PostgreSQL runs on another role's behalf (an index
- * expression during someone else's ANALYZE): that code's role made the
- * change.
- */
-void
-SmarthubAuditWrite(const char *entity_type, const pg_uuid_t *entity_id, const char *action,
-				   Jsonb *changes, const pg_uuid_t *actor, Datum ip, bool ip_isnull,
-				   text *user_agent)
-{
-	static const Oid types[8] = {TEXTOID, UUIDOID, TEXTOID, JSONBOID, INETOID, TEXTOID,
-	UUIDOID, TEXTOID};
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	Oid			role = InSecurityRestrictedOperation() ? GetUserId() : GetSessionUserId();
-	SmarthubSavedUser saved;
-
-	values[0] = CStringGetTextDatum(entity_type);
-	values[1] = UUIDPGetDatum(entity_id);
-	values[2] = CStringGetTextDatum(action);
-	values[3] = changes ? JsonbPGetDatum(changes) : (Datum) 0;
-	nulls[3] = changes ? ' ' : 'n';
-	values[4] = ip;
-	nulls[4] = ip_isnull ? 'n' : ' ';
-	values[5] = user_agent ? PointerGetDatum(user_agent) : (Datum) 0;
-	nulls[5] = user_agent ? ' ' : 'n';
-	values[6] = actor ? UUIDPGetDatum(actor) : (Datum) 0;
-	nulls[6] = actor ? ' ' : 'n';
-	values[7] = CStringGetTextDatum(GetUserNameFromId(role, false));
-
-	(void) AuditLogsRelid();
-	SmarthubBecomeOwner(&saved);
-	SmarthubSpiConnect();
-	if (audit_logs_has_actor)
-		SmarthubExecute(SmarthubKeepPlan(&insert_plan,
-										 "INSERT INTO smarthub.audit_logs"
-										 " (user_id, entity_type, entity_id, action, changes, ip_address,"
-										 "  user_agent, actor_id, db_role)"
-										 " VALUES ((SELECT u.id FROM smarthub.users u"
-										 "          WHERE u.id OPERATOR(pg_catalog.=) $7 FOR KEY SHARE),"
-										 "         $1, $2, $3, $4, $5, $6, $7, $8)",
-										 8, types),
-						values, nulls, false, SPI_OK_INSERT);
-	else
-		SmarthubExecute(SmarthubKeepPlan(&insert_plan_1_0,
-										 "INSERT INTO smarthub.audit_logs"
-										 " (user_id, entity_type, entity_id, action, changes, ip_address,"
-										 "  user_agent, db_role)"
-										 " VALUES ((SELECT u.id FROM smarthub.users u"
-										 "          WHERE u.id OPERATOR(pg_catalog.=) $7 FOR KEY SHARE),"
-										 "         $1, $2, $3, $4, $5, $6, $8)",
-										 8, types),
-						values, nulls, false, SPI_OK_INSERT);
-	SPI_finish();
-	SmarthubRestoreUser(&saved);
-}
-
-void
-SmarthubAuditWriteForIdentity(const char *entity_type, const pg_uuid_t *entity_id,
-							  const char *action, Jsonb *changes)
-{
-	pg_uuid_t	user_id;
-	bool		has_user = SmarthubGetIdentity(&user_id);
-	Datum		ip;
-	bool		ip_isnull;
-	text	   *user_agent;
-
-	SmarthubGetRequestContext(&ip, &ip_isnull, &user_agent);
-	SmarthubAuditWrite(entity_type, entity_id, action, changes, has_user ? &user_id : NULL,
-					   ip, ip_isnull, user_agent);
-}
-
-/*
  * smarthub.audit_trigger() RETURNS trigger
  *
  * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW, and AFTER TRUNCATE FOR
@@ -587,7 +484,7 @@ smarthub_audit_trigger(PG_FUNCTION_ARGS)
 				 errdetail("The audit log needs the id column \"%s\" to identify the row.",
 						   NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation),
 												 entry->id_attnum - 1)->attname))));
-	SmarthubAuditWriteForIdentity(entry->entity_type, DatumGetUUIDP(id), action, changes);
+	SmarthubAuditQueue(entry->entity_type, DatumGetUUIDP(id), action, changes);
 	return PointerGetDatum(NULL);
 }
 
@@ -632,8 +529,8 @@ CheckAuditable(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	if (relid == AuditLogsRelid() ||
-		(get_rel_relispartition(relid) && get_partition_parent(relid, true) == AuditLogsRelid()))
+	if (relid == SmarthubAuditLogsRelid() ||
+		(get_rel_relispartition(relid) && get_partition_parent(relid, true) == SmarthubAuditLogsRelid()))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("smarthub.audit_logs cannot be audited"),
@@ -1122,7 +1019,7 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 
 			if (cmd->subtype == AT_AddInherit)
 				RefuseAuditedParent((RangeVar *) cmd->def, stmt->relation->relname);
-			if (cmd->subtype == AT_AttachPartition && relid == AuditLogsRelid())
+			if (cmd->subtype == AT_AttachPartition && relid == SmarthubAuditLogsRelid())
 				GuardPartition(((PartitionCmd *) cmd->def)->name);
 		}
 		changed = stmt->objtype == OBJECT_TYPE ? TypedTables(relid) : WithInheritors(relid);
@@ -1135,7 +1032,7 @@ smarthub_audit_ddl(PG_FUNCTION_ARGS)
 			foreach(lc, stmt->inhRelations)
 				RefuseAuditedParent(lfirst_node(RangeVar, lc), stmt->relation->relname);
 		else if (list_length(stmt->inhRelations) == 1 &&
-				 RangeVarGetRelid(linitial_node(RangeVar, stmt->inhRelations), NoLock, true) == AuditLogsRelid())
+				 RangeVarGetRelid(linitial_node(RangeVar, stmt->inhRelations), NoLock, true) == SmarthubAuditLogsRelid())
 			GuardPartition(stmt->relation);
 		PG_RETURN_VOID();
 	}
@@ -1344,7 +1241,7 @@ DropOldPartitions(Interval *older_than)
 	uint64		i;
 	uint64		rows = 0;
 
-	if (get_rel_relkind(AuditLogsRelid()) != RELKIND_PARTITIONED_TABLE)
+	if (get_rel_relkind(SmarthubAuditLogsRelid()) != RELKIND_PARTITIONED_TABLE)
 		return 0;
 	if (SPI_execute_with_args("SELECT c.oid::pg_catalog.regclass::pg_catalog.text"
 							  "  FROM pg_catalog.pg_inherits i"
@@ -1425,7 +1322,7 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "audit purge failed: %s", SPI_result_code_string(rc));	/* internal error */
 	purged = SPI_processed + dropped;
-	if (get_rel_relkind(AuditLogsRelid()) == RELKIND_PARTITIONED_TABLE)
+	if (get_rel_relkind(SmarthubAuditLogsRelid()) == RELKIND_PARTITIONED_TABLE)
 		(void) SPI_execute("SELECT smarthub.create_audit_partitions()", false, 0);
 	SPI_finish();
 	SmarthubRestoreUser(&saved);

@@ -25,6 +25,7 @@ _PG_init(void)
 	IdentityInit();
 	PasswordInit();
 	TokenInit();
+	AuditWriterInit();
 	AuditInit();
 	EncryptionInit();
 	MarkGUCPrefixReserved("smarthub");

@@ -61,6 +61,7 @@ extern void IdentityInit(void);
 extern void PasswordInit(void);
 extern void TokenInit(void);
 extern void AuditInit(void);
+extern void AuditWriterInit(void);
 extern void EncryptionInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
@@ -236,18 +237,29 @@ extern Jsonb *SmarthubJsonbRowChange(const SmarthubAuditColumn *cols, int ncols,
 extern Jsonb *SmarthubJsonbObject(int n, const char *const *keys, const Datum *values,
 										 const bool *nulls, const Oid *types);
 
-/* ---- audit.c: the audit trigger and the one writer of audit rows ---- */
+/* ---- audit_writer.c: the one writer of audit rows ---- */
+
+/* smarthub.audit_logs' OID, cached. */
+extern Oid	SmarthubAuditLogsRelid(void);
 
 /*
- * Write one audit row, as the extension owner.  actor: the identity the row
- * is attributed to (NULL: none); ip and user_agent as given (NULL
- * user_agent: none).  SmarthubAuditWriteForIdentity takes the actor and the
- * request context from the current identity.
+ * Write one audit row, as the extension owner, after the rows queued before
+ * it.  actor: the identity the row is attributed to (NULL: none); ip and
+ * user_agent as given (NULL user_agent: none).  SmarthubAuditWriteForIdentity
+ * takes the actor and the request context from the current identity.
  */
 extern void SmarthubAuditWrite(const char *entity_type, const pg_uuid_t *entity_id,
 							   const char *action, Jsonb *changes, const pg_uuid_t *actor,
 							   Datum ip, bool ip_isnull, text *user_agent);
 extern void SmarthubAuditWriteForIdentity(const char *entity_type, const pg_uuid_t *entity_id,
 										  const char *action, Jsonb *changes);
+
+/*
+ * The same for the row change of an AFTER ROW trigger, whose statement has
+ * completed: queued, and written when the statement ends, with the rest of
+ * its rows.
+ */
+extern void SmarthubAuditQueue(const char *entity_type, const pg_uuid_t *entity_id,
+							   const char *action, Jsonb *changes);
 
 #endif							/* SMARTHUB_H */

@@ -273,14 +273,18 @@ CREATE TABLE smarthub.audit_logs (
     EXECUTE $ddl$
 CREATE FUNCTION smarthub.entity_history(entity_type text, entity_id uuid, max_rows integer DEFAULT 50)
     RETURNS SETOF smarthub.audit_logs
-    LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY INVOKER PARALLEL SAFE
+    SET plan_cache_mode = force_generic_plan
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT a.*
       FROM smarthub.audit_logs a
      WHERE a.entity_type OPERATOR(pg_catalog.=) entity_history.entity_type
        AND a.entity_id OPERATOR(pg_catalog.=) entity_history.entity_id
      ORDER BY a.created_at DESC, a.id DESC
-     LIMIT entity_history.max_rows
+     LIMIT entity_history.max_rows;
+END
 $$;
     $ddl$;
     REVOKE ALL ON FUNCTION smarthub.entity_history(text, uuid, integer) FROM PUBLIC;

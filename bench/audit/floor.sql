@@ -4,8 +4,9 @@
 CREATE FUNCTION bench_audit.floor_audit() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes)
-    VALUES ('bench_users', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, 'UPDATE',
+    INSERT INTO smarthub.audit_logs (user_id, actor_id, entity_type, entity_id, action, changes)
+    VALUES (smarthub.current_user_id(), smarthub.current_user_id(), 'bench_users',
+            CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, 'UPDATE',
             '{"after": null, "before": null}');
     RETURN NULL;
 END

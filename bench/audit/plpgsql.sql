@@ -1,6 +1,7 @@
 -- The reference: the classic PL/pgSQL audit trigger doing the same diff as smarthub's C trigger
 -- (to_jsonb(OLD) / to_jsonb(NEW), a jsonb diff without ignored columns, excluded columns redacted).
--- Arguments: excluded columns, ignored columns (text[] literals).
+-- Arguments: excluded columns, ignored columns (text[] literals). Like smarthub's, its rows carry
+-- the identity as user_id and actor_id.
 CREATE FUNCTION bench_audit.plpgsql_audit() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -14,12 +15,12 @@ DECLARE
 BEGIN
     SELECT coalesce(jsonb_object_agg(c, '[redacted]'), '{}') INTO redacted FROM unnest(excluded) c;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes)
-        VALUES (TG_TABLE_NAME, NEW.id, 'CREATE',
+        INSERT INTO smarthub.audit_logs (user_id, actor_id, entity_type, entity_id, action, changes)
+        VALUES (smarthub.current_user_id(), smarthub.current_user_id(), TG_TABLE_NAME, NEW.id, 'CREATE',
                 jsonb_build_object('before', null, 'after', to_jsonb(NEW) || redacted));
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes)
-        VALUES (TG_TABLE_NAME, OLD.id, 'DELETE',
+        INSERT INTO smarthub.audit_logs (user_id, actor_id, entity_type, entity_id, action, changes)
+        VALUES (smarthub.current_user_id(), smarthub.current_user_id(), TG_TABLE_NAME, OLD.id, 'DELETE',
                 jsonb_build_object('before', to_jsonb(OLD) || redacted, 'after', null));
     ELSE
         o := to_jsonb(OLD);
@@ -30,8 +31,8 @@ BEGIN
           FROM jsonb_each(n)
          WHERE NOT key = ANY (ignored) AND value IS DISTINCT FROM o -> key;
         IF b IS NOT NULL THEN
-            INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes)
-            VALUES (TG_TABLE_NAME, NEW.id, 'UPDATE', jsonb_build_object('before', b, 'after', a));
+            INSERT INTO smarthub.audit_logs (user_id, actor_id, entity_type, entity_id, action, changes)
+            VALUES (smarthub.current_user_id(), smarthub.current_user_id(), TG_TABLE_NAME, NEW.id, 'UPDATE', jsonb_build_object('before', b, 'after', a));
         END IF;
     END IF;
     RETURN NULL;

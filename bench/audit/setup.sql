@@ -7,6 +7,9 @@ DROP SCHEMA IF EXISTS bench_audit CASCADE;
 CREATE SCHEMA bench_audit;
 \i audit/floor.sql
 \i audit/plpgsql.sql
+-- The identity the single-row races act as (audit rows with a user_id: the FK check is paid).
+CREATE TABLE bench_audit.identity AS
+SELECT smarthub.create_user('bench-identity@example.com', 'bench-identity', 'bench-password-1') AS id;
 CREATE TABLE bench_audit.users_none (LIKE smarthub.users INCLUDING ALL);
 INSERT INTO bench_audit.users_none (id, email, username, password_hash, first_name, last_name)
 SELECT md5(n::text)::uuid, 'user' || n || '@example.com', 'user' || n,

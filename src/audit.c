@@ -529,8 +529,7 @@ CheckAuditable(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	if (relid == SmarthubAuditLogsRelid() ||
-		(get_rel_relispartition(relid) && get_partition_parent(relid, true) == SmarthubAuditLogsRelid()))
+	if (relid == SmarthubAuditLogsRelid() || IsAuditPartition(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("smarthub.audit_logs cannot be audited"),

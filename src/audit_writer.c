@@ -37,7 +37,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/inet.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -118,20 +117,13 @@ WriterRelcacheCallback(Datum arg, Oid relid)
 		audit_logs_relid = InvalidOid;
 }
 
+/* Whether two varlena values (or NULLs) are the same bytes. */
 static bool
-SameText(const text *a, const text *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return VARSIZE_ANY(a) == VARSIZE_ANY(b) && memcmp(a, b, VARSIZE_ANY(a)) == 0;
-}
-
-static bool
-SameInet(Datum a, bool anull, Datum b, bool bnull)
+SameVarlena(Datum a, bool anull, Datum b, bool bnull)
 {
 	if (anull || bnull)
 		return anull == bnull;
-	return SameText((text *) DatumGetPointer(a), (text *) DatumGetPointer(b));
+	return datum_image_eq(a, b, false, -1);
 }
 
 /*
@@ -157,7 +149,9 @@ Enqueue(const char *entity_type, const pg_uuid_t *entity_id, const char *action,
 		strcmp(run->entity_type, entity_type) != 0 || strcmp(run->action, action) != 0 ||
 		run->has_actor != (actor != NULL) ||
 		(actor != NULL && memcmp(&run->actor, actor, sizeof(pg_uuid_t)) != 0) ||
-		!SameInet(run->ip, run->ip_isnull, ip, ip_isnull) || !SameText(run->user_agent, user_agent))
+		!SameVarlena(run->ip, run->ip_isnull, ip, ip_isnull) ||
+		!SameVarlena(PointerGetDatum(run->user_agent), run->user_agent == NULL,
+					 PointerGetDatum(user_agent), user_agent == NULL))
 	{
 		run = palloc0(sizeof(AuditRun));
 		run->subxid = subxid;

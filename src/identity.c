@@ -411,12 +411,34 @@ SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent)
 	}
 	else
 	{
-		/* inet_client_addr() is NULL on a unix socket: call it by hand */
-		LOCAL_FCINFO(fcinfo, 0);
+		/*
+		 * The connection's address, looked up once per backend: it cannot
+		 * change, and the audit trigger asks for it on every row.
+		 */
+		static bool client_addr_known = false;
+		static Datum client_addr = (Datum) 0;
+		static bool client_addr_null = true;
 
-		InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
-		*ip = inet_client_addr(fcinfo);
-		*ip_isnull = fcinfo->isnull;
+		if (!client_addr_known)
+		{
+			/* inet_client_addr() is NULL on a unix socket: call it by hand */
+			LOCAL_FCINFO(fcinfo, 0);
+			Datum		addr;
+
+			InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+			addr = inet_client_addr(fcinfo);
+			client_addr_null = fcinfo->isnull;
+			if (!client_addr_null)
+			{
+				MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+				client_addr = datumCopy(addr, false, -1);
+				MemoryContextSwitchTo(oldcxt);
+			}
+			client_addr_known = true;
+		}
+		*ip = client_addr;
+		*ip_isnull = client_addr_null;
 	}
 	*user_agent = current.user_agent != NULL ? cstring_to_text(current.user_agent) : NULL;
 }

@@ -116,7 +116,8 @@ extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
 /*
  * Request context for audit rows: *ip_isnull is set when neither
  * set_request_context nor the client address supplies one; *user_agent is
- * NULL when unknown.
+ * NULL when unknown.  Read-only: *ip may point at memory kept for the
+ * backend's life.
  */
 extern void SmarthubGetRequestContext(Datum *ip, bool *ip_isnull, text **user_agent);
 

@@ -3,7 +3,7 @@
 -- the rest row by row, every partition is as append-only as the table, and applications read the
 -- rows only through smarthub.audit_logs and its row-level security.
 BEGIN;
-SELECT plan(22);
+SELECT plan(27);
 
 SELECT is(smarthub.uuid_v7_bound('2022-02-22 19:22:22+00'), '017f22e2-79b0-0000-0000-000000000000'::uuid,
           'uuid_v7_bound: the millisecond, then zeros');
@@ -58,6 +58,39 @@ SET LOCAL ROLE part_app;
 SELECT throws_ok($$SELECT count(*) FROM smarthub.audit_logs_default$$, '42501', NULL,
                  'an application role cannot read a partition directly (no row-level security there)');
 RESET ROLE;
+
+-- entity_history keeps one generic plan per session: a plan first made for a superuser (who
+-- bypasses RLS) or for one identity must not show another role or identity more than its own
+INSERT INTO smarthub.users (id, email, username, password_hash) VALUES
+    ('e7000000-0000-4000-8000-000000000001', 'plan-user@example.com', 'plan-user', 'x'),
+    ('e7000000-0000-4000-8000-000000000002', 'plan-admin@example.com', 'plan-admin', 'x');
+INSERT INTO smarthub.user_roles (user_id, role_id)
+    SELECT 'e7000000-0000-4000-8000-000000000002', id FROM smarthub.roles WHERE name = 'admin';
+INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action)
+    SELECT CASE WHEN i <= 2 THEN 'e7000000-0000-4000-8000-000000000001'::uuid
+                ELSE 'e7000000-0000-4000-8000-000000000002'::uuid END,
+           'plan_test', 'e7100000-0000-4000-8000-000000000001', 'UPDATE'
+      FROM generate_series(1, 5) i;
+CREATE ROLE plan_app;
+SELECT smarthub.grant_access('plan_app');
+CREATE FUNCTION pg_temp.history_rows() RETURNS int LANGUAGE sql AS $$
+    SELECT count(*)::int FROM smarthub.entity_history('plan_test', 'e7100000-0000-4000-8000-000000000001')
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.history_rows() TO plan_app;
+SELECT is(pg_temp.history_rows(), 5, 'cached entity_history plan: the superuser sees all 5 rows');
+SET LOCAL ROLE plan_app;
+SELECT is(pg_temp.history_rows(), 0, '... then the application role without an identity: none');
+RESET ROLE;
+SELECT smarthub.set_current_user('e7000000-0000-4000-8000-000000000002');
+SET LOCAL ROLE plan_app;
+SELECT is(pg_temp.history_rows(), 5, '... as an admin identity: all 5');
+RESET ROLE;
+SELECT smarthub.set_current_user('e7000000-0000-4000-8000-000000000001');
+SET LOCAL ROLE plan_app;
+SELECT is(pg_temp.history_rows(), 2, '... then as a plain user in the same session: only its own 2');
+RESET ROLE;
+SELECT smarthub.clear_current_user();
+SELECT is(pg_temp.history_rows(), 5, '... and the superuser again: all 5');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -12,6 +12,7 @@ OBJS = \
 	src/password.o \
 	src/token.o \
 	src/audit_writer.o \
+	src/audit_chain.o \
 	src/audit.o \
 	src/account.o \
 	src/jsonb_diff.o \

@@ -1227,14 +1227,18 @@ smarthub_audit_logs_guard(PG_FUNCTION_ARGS)
  * Retention by the month: drop every month partition of audit_logs whose
  * upper bound lies at or before the cutoff (a version-7 id is made at or
  * after its row's created_at, so all its rows are older) and return how many
- * rows they held.  Inside the caller's SPI connection, as the owner.  A
- * 1.0 database on this library has no partitions: nothing to drop.
+ * rows they held.  With the audit chain (prune not NULL), a partition goes
+ * only when no block that stays has a row in it (every id of those blocks is
+ * at or above kept_from) and no row in it waits to be sealed.  Inside the
+ * caller's SPI connection, as the owner.  A 1.0 database on this library has
+ * no partitions: nothing to drop.
  */
 static pg_noinline uint64
-DropOldPartitions(Interval *older_than)
+DropOldPartitions(Interval *older_than, const SmarthubPrune *prune)
 {
-	Oid			types[1] = {INTERVALOID};
-	Datum		args[1] = {IntervalPGetDatum(older_than)};
+	Oid			types[2] = {INTERVALOID, UUIDOID};
+	Datum		args[2] = {IntervalPGetDatum(older_than), (Datum) 0};
+	char		nulls[2] = {' ', 'n'};
 	char	  **names;
 	uint64		n;
 	uint64		i;
@@ -1242,16 +1246,23 @@ DropOldPartitions(Interval *older_than)
 
 	if (get_rel_relkind(SmarthubAuditLogsRelid()) != RELKIND_PARTITIONED_TABLE)
 		return 0;
-	if (SPI_execute_with_args("SELECT c.oid::pg_catalog.regclass::pg_catalog.text"
+	if (prune != NULL && !prune->kept_from_null)
+	{
+		args[1] = prune->kept_from;
+		nulls[1] = ' ';
+	}
+	if (SPI_execute_with_args("SELECT p.part FROM ("
+							  "SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS part,"
+							  "       pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid),"
+							  "                            'TO \\(''([0-9a-f-]+)''\\)')::uuid AS upper"
 							  "  FROM pg_catalog.pg_inherits i"
 							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
-							  " WHERE i.inhparent OPERATOR(pg_catalog.=) 'smarthub.audit_logs'::pg_catalog.regclass"
-							  "   AND pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid),"
-							  "                            'TO \\(''([0-9a-f-]+)''\\)')::uuid"
-							  "       OPERATOR(pg_catalog.<=) smarthub.uuid_v7_bound(GREATEST("
+							  " WHERE i.inhparent OPERATOR(pg_catalog.=) 'smarthub.audit_logs'::pg_catalog.regclass) p"
+							  " WHERE p.upper OPERATOR(pg_catalog.<=) smarthub.uuid_v7_bound(GREATEST("
 							  "           pg_catalog.now() OPERATOR(pg_catalog.-) $1, 'epoch'::pg_catalog.timestamptz))"
+							  "   AND ($2 IS NULL OR p.upper OPERATOR(pg_catalog.<=) $2)"
 							  " ORDER BY 1",
-							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+							  2, types, args, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list audit partitions");	/* internal error */
 	n = SPI_processed;
 	names = palloc(Max(n, 1) * sizeof(char *));
@@ -1262,12 +1273,81 @@ DropOldPartitions(Interval *older_than)
 		bool		isnull;
 
 		CHECK_FOR_INTERRUPTS();
+		if (prune != NULL)
+		{
+			Oid			utypes[2] = {INT8OID, INT8OID};
+			Datum		uargs[2] = {Int64GetDatum(prune->self), Int64GetDatum(prune->self_sealed_below)};
+
+			if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s WHERE origin OPERATOR(pg_catalog.=) $1"
+											   " AND txid OPERATOR(pg_catalog.>=) $2 LIMIT 1", names[i]),
+									  2, utypes, uargs, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not check %s", names[i]);	/* internal error */
+			if (SPI_processed > 0)
+				continue;		/* a transaction still running wrote there */
+		}
 		if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", names[i]), true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not count %s", names[i]);	/* internal error */
 		rows += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		ExecDDL(psprintf("DROP TABLE %s", names[i]));
 	}
 	return rows;
+}
+
+/* DELETE rows of audit_logs as purge_audit_logs: the guard lets this one through. */
+static uint64
+PurgeDelete(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	volatile int rc = 0;
+
+	purge_active = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		purge_active = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "audit purge failed: %s", SPI_result_code_string(rc));	/* internal error */
+	return SPI_processed;
+}
+
+/*
+ * Retention with the audit chain: whole sealed blocks, those whose rows are
+ * all older than the cutoff, and a purge block that records it, so that
+ * verification reports pruning rather than missing rows.
+ */
+static uint64
+PurgeBlocks(Interval *older_than)
+{
+	TimestampTz cutoff;
+	SmarthubPrune prune;
+	uint64		dropped;
+	uint64		deleted;
+	Oid			types[3] = {TIMESTAMPTZOID, INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[3];
+
+	cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+													 IntervalPGetDatum(older_than)));
+	if (!SmarthubAuditPrunePlan(cutoff, &prune))
+		return 0;
+	dropped = DropOldPartitions(older_than, &prune);
+	values[0] = TimestampTzGetDatum(cutoff);
+	values[1] = prune.origins;
+	values[2] = prune.below;
+	/* every row of a pruned block is older than the cutoff: created_at narrows the scan */
+	deleted = PurgeDelete("DELETE FROM smarthub.audit_logs a"
+						  " WHERE a.created_at OPERATOR(pg_catalog.<) $1"
+						  "   AND EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3))"
+						  "                         AS p(origin, below)"
+						  "                WHERE p.origin OPERATOR(pg_catalog.=) a.origin"
+						  "                  AND a.txid OPERATOR(pg_catalog.<) p.below)",
+						  3, types, values);
+	SmarthubAuditPruneRecord(&prune, (int64) (dropped + deleted));
+	return dropped + deleted;
 }
 
 /* smarthub.purge_audit_logs(older_than interval) RETURNS bigint */
@@ -1281,7 +1361,6 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	SmarthubSavedUser saved;
 	Oid			argtypes[1] = {INTERVALOID};
 	Datum		argvalues[1];
-	volatile int rc = 0;
 	uint64		purged;
 	uint64		dropped;
 	const char *keys[2] = {"older_than", "purged"};
@@ -1304,23 +1383,16 @@ smarthub_purge_audit_logs(PG_FUNCTION_ARGS)
 	argvalues[0] = IntervalPGetDatum(older_than);
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
-	dropped = DropOldPartitions(older_than);
-	purge_active = true;
-	PG_TRY();
+	if (SmarthubAuditChainInstalled())
+		purged = PurgeBlocks(older_than);
+	else
 	{
-		rc = SPI_execute_with_args("DELETE FROM smarthub.audit_logs"
-								   " WHERE created_at OPERATOR(pg_catalog.<)"
-								   " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
-								   1, argtypes, argvalues, NULL, false, 0);
+		dropped = DropOldPartitions(older_than, NULL);
+		purged = dropped + PurgeDelete("DELETE FROM smarthub.audit_logs"
+									   " WHERE created_at OPERATOR(pg_catalog.<)"
+									   " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
+									   1, argtypes, argvalues);
 	}
-	PG_FINALLY();
-	{
-		purge_active = false;
-	}
-	PG_END_TRY();
-	if (rc != SPI_OK_DELETE)
-		elog(ERROR, "audit purge failed: %s", SPI_result_code_string(rc));	/* internal error */
-	purged = SPI_processed + dropped;
 	if (get_rel_relkind(SmarthubAuditLogsRelid()) == RELKIND_PARTITIONED_TABLE)
 		(void) SPI_execute("SELECT smarthub.create_audit_partitions()", false, 0);
 	SPI_finish();

@@ -73,6 +73,9 @@ static int	keyring_nkeys = 0;
 static int	keyring_capacity = 0;	/* entries allocated: all are wiped */
 static int	keyring_current = -1;	/* index of the highest id */
 static char *keyring_problem = NULL;	/* errdetail when BROKEN */
+/* The audit checkpoint signing key: an "ed25519:<64 hex>" line (its 32-byte seed). */
+static bool signing_key_present = false;
+static unsigned char signing_seed[KEY_BYTES];
 static bool keyring_exit_registered = false;
 
 /*
@@ -131,6 +134,8 @@ KeyringWipe(void)
 	keyring_current = -1;
 	keyring_problem = NULL;
 	keyring_status = KEYRING_UNLOADED;
+	explicit_bzero(signing_seed, sizeof(signing_seed));
+	signing_key_present = false;
 }
 
 static void
@@ -170,6 +175,8 @@ KeyringRefuse(const char *path, const char *fmt,...)
 	keyring_nkeys = 0;
 	keyring_capacity = 0;
 	keyring_current = -1;
+	explicit_bzero(signing_seed, sizeof(signing_seed));
+	signing_key_present = false;
 	keyring_problem = MemoryContextStrdup(KeyringContext,
 										  psprintf("Keyring file \"%s\": %s.", path, problem));
 	keyring_status = KEYRING_BROKEN;
@@ -185,6 +192,24 @@ HexValue(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* 64 hexadecimal digits into 32 bytes; false if they are not exactly that. */
+static bool
+ParseHexKey(const char *p, int len, unsigned char *out)
+{
+	if (len != 2 * KEY_BYTES)
+		return false;
+	for (int b = 0; b < KEY_BYTES; b++)
+	{
+		int			hi = HexValue(p[2 * b]);
+		int			lo = HexValue(p[2 * b + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[b] = (unsigned char) (hi << 4 | lo);
+	}
+	return true;
 }
 
 /*
@@ -209,17 +234,8 @@ ParseKeyLine(const char *line, int len, KeyringKey *key)
 	if (i == 0 || id < 1)
 		return "the key id must be an integer between 1 and 2147483647";
 	i++;
-	if (len - i != 2 * KEY_BYTES)
+	if (!ParseHexKey(line + i, len - i, key->key))
 		return "the key must be exactly 64 hexadecimal digits";
-	for (int b = 0; b < KEY_BYTES; b++)
-	{
-		int			hi = HexValue(line[i + 2 * b]);
-		int			lo = HexValue(line[i + 2 * b + 1]);
-
-		if (hi < 0 || lo < 0)
-			return "the key must be exactly 64 hexadecimal digits";
-		key->key[b] = (unsigned char) (hi << 4 | lo);
-	}
 	key->id = (int32) id;
 	return NULL;
 }
@@ -266,6 +282,21 @@ KeyringParse(const char *path, const char *buf, int len)
 			return;
 		}
 
+		if (end - start > 8 && strncmp(buf + start, "ed25519:", 8) == 0)
+		{
+			if (signing_key_present)
+			{
+				KeyringRefuse(path, "line %d: a second ed25519 signing key", lineno);
+				return;
+			}
+			if (!ParseHexKey(buf + start + 8, end - start - 8, signing_seed))
+			{
+				KeyringRefuse(path, "line %d: the ed25519 key must be exactly 64 hexadecimal digits", lineno);
+				return;
+			}
+			signing_key_present = true;
+			continue;
+		}
 		key = &keyring_keys[keyring_nkeys];
 		problem = ParseKeyLine(buf + start, end - start, key);
 		if (problem != NULL)
@@ -795,6 +826,123 @@ smarthub_key_id(PG_FUNCTION_ARGS)
 
 	EnvelopeParse(PG_GETARG_BYTEA_PP(0), &env);
 	PG_RETURN_INT32(env.key_id);
+}
+
+/* ---- the signing key ---- */
+
+bool
+SmarthubSigningKeyConfigured(void)
+{
+	if (keyring_status == KEYRING_UNLOADED)
+		KeyringLoad();
+	if (keyring_status == KEYRING_NOT_CONFIGURED)
+		return false;
+	KeyringRequire();
+	return signing_key_present;
+}
+
+static EVP_PKEY *
+SigningKey(void)
+{
+	EVP_PKEY   *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, signing_seed, KEY_BYTES);
+
+	if (pkey == NULL)
+		elog(ERROR, "could not load the ed25519 signing key");	/* internal error */
+	return pkey;
+}
+
+static char *
+Base64(const unsigned char *p, int len)
+{
+	char	   *out = palloc(pg_b64_enc_len(len) + 1);
+	int			n = pg_b64_encode((const SmarthubB64Byte *) p, len, out, pg_b64_enc_len(len));
+
+	out[n] = '\0';
+	return out;
+}
+
+void
+SmarthubSign(const char *message, size_t len, char **signature, char **public_key)
+{
+	EVP_PKEY   *pkey;
+	EVP_MD_CTX *ctx;
+	unsigned char sig[64];
+	size_t		siglen = sizeof(sig);
+	unsigned char pub[KEY_BYTES];
+	size_t		publen = sizeof(pub);
+	bool		ok;
+
+	*signature = *public_key = NULL;
+	if (!SmarthubSigningKeyConfigured())
+		return;
+	pkey = SigningKey();
+	ctx = EVP_MD_CTX_new();
+	ok = ctx != NULL &&
+		EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+		EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *) message, len) == 1 &&
+		EVP_PKEY_get_raw_public_key(pkey, pub, &publen) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	if (!ok)
+		elog(ERROR, "ed25519 signing failed");	/* internal error */
+	*signature = Base64(sig, (int) siglen);
+	*public_key = Base64(pub, (int) publen);
+}
+
+bool
+SmarthubVerifySignature(const char *message, size_t len, const char *signature)
+{
+	EVP_PKEY   *priv;
+	EVP_PKEY   *pub;
+	EVP_MD_CTX *ctx;
+	unsigned char raw[KEY_BYTES];
+	size_t		rawlen = sizeof(raw);
+	unsigned char sig[128];
+	int			siglen;
+	int			rc;
+
+	siglen = pg_b64_dec_len(strlen(signature));
+	if (siglen > (int) sizeof(sig))
+		return false;
+	siglen = pg_b64_decode(signature, strlen(signature), (SmarthubB64Byte *) sig, sizeof(sig));
+	if (siglen != 64)
+		return false;
+	priv = SigningKey();
+	if (EVP_PKEY_get_raw_public_key(priv, raw, &rawlen) != 1)
+		elog(ERROR, "could not derive the ed25519 public key");	/* internal error */
+	EVP_PKEY_free(priv);
+	pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, rawlen);
+	ctx = EVP_MD_CTX_new();
+	if (pub == NULL || ctx == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) != 1)
+		elog(ERROR, "could not set up ed25519 verification"); /* internal error */
+	rc = EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *) message, len);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pub);
+	return rc == 1;
+}
+
+/* smarthub.audit_signing_key() RETURNS text: the public key, PEM (for openssl pkeyutl -pubin) */
+PG_FUNCTION_INFO_V1(smarthub_audit_signing_key);
+Datum
+smarthub_audit_signing_key(PG_FUNCTION_ARGS)
+{
+	EVP_PKEY   *pkey;
+	unsigned char raw[KEY_BYTES];
+	size_t		rawlen = sizeof(raw);
+	/* SubjectPublicKeyInfo of an Ed25519 key (RFC 8410): this prefix, then the 32 bytes */
+	static const unsigned char spki_prefix[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+	unsigned char der[sizeof(spki_prefix) + KEY_BYTES];
+
+	if (!SmarthubSigningKeyConfigured())
+		PG_RETURN_NULL();
+	pkey = SigningKey();
+	if (EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) != 1 || rawlen != KEY_BYTES)
+		elog(ERROR, "could not derive the ed25519 public key");	/* internal error */
+	EVP_PKEY_free(pkey);
+	memcpy(der, spki_prefix, sizeof(spki_prefix));
+	memcpy(der + sizeof(spki_prefix), raw, KEY_BYTES);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n",
+											  Base64(der, sizeof(der)))));
 }
 
 void

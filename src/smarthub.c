@@ -28,5 +28,6 @@ _PG_init(void)
 	AuditWriterInit();
 	AuditInit();
 	EncryptionInit();
+	AuditChainInit();
 	MarkGUCPrefixReserved("smarthub");
 }

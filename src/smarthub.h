@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
@@ -63,6 +64,7 @@ extern void TokenInit(void);
 extern void AuditInit(void);
 extern void AuditWriterInit(void);
 extern void EncryptionInit(void);
+extern void AuditChainInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
@@ -262,5 +264,45 @@ extern void SmarthubAuditWriteForIdentity(const char *entity_type, const pg_uuid
  */
 extern void SmarthubAuditQueue(const char *entity_type, const pg_uuid_t *entity_id,
 							   const char *action, Jsonb *changes);
+
+/* ---- encryption.c: the keyring's signing key (for audit checkpoints) ---- */
+
+/* Whether the keyring holds an ed25519 signing key (raises 55000 when it was refused). */
+extern bool SmarthubSigningKeyConfigured(void);
+
+/*
+ * Sign message with the keyring's ed25519 key: *signature and *public_key
+ * become base64 text (palloc'd), or stay NULL when no key is configured.
+ */
+extern void SmarthubSign(const char *message, size_t len, char **signature, char **public_key);
+
+/* Whether a base64 signature of message verifies with the keyring's key. */
+extern bool SmarthubVerifySignature(const char *message, size_t len, const char *signature);
+
+/* ---- audit_chain.c: sealed blocks of audit rows ---- */
+
+/* Whether this database has smarthub.audit_blocks (1.1 on; a 1.0 database has not). */
+extern bool SmarthubAuditChainInstalled(void);
+
+/* What purge_audit_logs removes: the rows of blocks 1 .. through. */
+typedef struct SmarthubPrune
+{
+	int64		through;		/* the last pruned block */
+	Datum		origins;		/* int8[]: per origin, its rows with txid below ... */
+	Datum		below;			/* int8[]: ... this are the pruned blocks' rows */
+	Datum		kept_from;		/* uuid: the least row id of the blocks kept */
+	bool		kept_from_null; /* no block is kept */
+	int64		self;			/* this cluster's origin, and the txid below which */
+	int64		self_sealed_below;	/* its rows are sealed (above: not yet) */
+} SmarthubPrune;
+
+/*
+ * Seal (splitting at cutoff) and plan the pruning of every block whose rows
+ * are all older than cutoff; false when no block is newly prunable.  Then,
+ * once the rows are deleted, SmarthubAuditPruneRecord appends the purge
+ * block.  Both inside an SPI connection, as the owner.
+ */
+extern bool SmarthubAuditPrunePlan(TimestampTz cutoff, SmarthubPrune *prune);
+extern void SmarthubAuditPruneRecord(const SmarthubPrune *prune, int64 rows);
 
 #endif							/* SMARTHUB_H */

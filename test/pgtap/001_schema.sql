@@ -1,10 +1,10 @@
 -- Schema shape: tables, columns, types, defaults, keys, indexes; and the behaviour the schema
 -- itself enforces (constraints, cascades, system roles, updated_at).
 BEGIN;
-SELECT plan(144);
+SELECT plan(146);
 
 SELECT has_schema('smarthub');
-SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'entities']);
+SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities']);
 
 -- users
 SELECT columns_are('smarthub', 'users', ARRAY['id', 'email', 'username', 'password_hash', 'first_name', 'last_name',
@@ -108,7 +108,9 @@ SELECT has_index('smarthub', 'sessions', 'idx_sessions_expires_at', 'expires_at'
 
 -- audit_logs
 SELECT columns_are('smarthub', 'audit_logs', ARRAY['id', 'user_id', 'entity_type', 'entity_id', 'action', 'changes',
-    'ip_address', 'user_agent', 'created_at', 'db_role', 'txid', 'actor_id']);
+    'ip_address', 'user_agent', 'created_at', 'db_role', 'txid', 'actor_id', 'origin']);
+SELECT col_not_null('smarthub', 'audit_logs', 'origin', 'col_not_null audit_logs.origin');
+SELECT col_default_is('smarthub', 'audit_logs', 'origin', 'smarthub.audit_origin()', 'audit_logs.origin defaults to this cluster''s system identifier');
 SELECT col_is_pk('smarthub', 'audit_logs', 'id', 'col_is_pk audit_logs.id');
 SELECT fk_ok('smarthub', 'audit_logs', 'user_id', 'smarthub', 'users', 'id', 'fk_ok audit_logs.user_id smarthub');
 SELECT col_is_null('smarthub', 'audit_logs', 'user_id', 'col_is_null audit_logs.user_id');
@@ -158,7 +160,7 @@ SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN pg_class c ON c.oid = a
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r'
             AND obj_description(c.oid, 'pg_class') IS NULL), 0, 'every table has a comment');
 -- every table is dumped
-SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 7, 'all seven tables registered for pg_dump');
+SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 8, 'all eight tables registered for pg_dump');
 
 -- behaviour: constraints
 SELECT lives_ok($$INSERT INTO smarthub.users (id, email, username, password_hash)
@@ -214,7 +216,7 @@ SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgname = 'set_updated_at' 
     'set_updated_at on users, roles, api_keys, entities');
 
 -- table_sizes view
-SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 7, 'table_sizes lists the seven tables');
+SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 8, 'table_sizes lists the eight tables');
 SELECT has_column('smarthub', 'table_sizes', 'total_size', 'table_sizes has total_size');
 
 SELECT * FROM finish();

@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(213);
+SELECT plan(214);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -77,10 +77,11 @@ SELECT policies_are('smarthub', 'user_roles', ARRAY['user_roles_select', 'user_r
 SELECT policies_are('smarthub', 'api_keys', ARRAY['api_keys_select', 'api_keys_insert', 'api_keys_update', 'api_keys_delete'], 'api_keys policies');
 SELECT policies_are('smarthub', 'sessions', ARRAY['sessions_select', 'sessions_insert', 'sessions_update', 'sessions_delete'], 'sessions policies');
 SELECT policies_are('smarthub', 'audit_logs', ARRAY['audit_logs_select'], 'audit_logs: a read policy only');
+SELECT policies_are('smarthub', 'audit_blocks', ARRAY['audit_blocks_select'], 'audit_blocks: a read policy only');
 SELECT policies_are('smarthub', 'entities', ARRAY['entities_select', 'entities_insert', 'entities_update', 'entities_delete'], 'entities policies');
 SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'smarthub'::regnamespace AND relkind IN ('r', 'p')
              AND NOT relispartition AND relrowsecurity AND NOT relforcerowsecurity),
-          7, 'RLS enabled (not forced) on all seven tables (partitions are read through their table)');
+          8, 'RLS enabled (not forced) on all eight tables (partitions are read through their table)');
 SELECT isnt_definer('smarthub', 'current_user_id', '{}'::name[], 'current_user_id is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'set_current_user', ARRAY['uuid'], 'set_current_user is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'has_role', ARRAY['text'], 'has_role is not SECURITY DEFINER');
@@ -115,7 +116,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time')
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify')
        AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: every overload of every allow-listed function that exists');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -124,7 +125,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time')
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify')
        AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: nothing outside the allow-list (untrusted)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -133,7 +134,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time',
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
            'set_current_user')
        AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
     'grant_access(trusted): nothing outside the allow-list and set_current_user');

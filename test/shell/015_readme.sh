@@ -188,7 +188,7 @@ print("  ok - Reference checked against pg_proc: %d functions" % len(documented)
 # --- Configuration against pg_settings.
 WHO = {"user": "any user", "superuser": "superuser", "sighup": "config file + reload",
        "postmaster": "config file + restart"}
-UNIT = {"s": 1, "min": 60, "h": 3600, "d": 86400}
+UNIT = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
 settings = {n: (b, u, c) for n, b, u, c in catalog(
     "SELECT name, boot_val, coalesce(unit, ''), context FROM pg_settings WHERE name LIKE 'smarthub.%'")}
 rows = [r for r in section_tables("Configuration") if r[0].startswith("`smarthub.")]
@@ -202,7 +202,7 @@ for r in rows:
         fail("Configuration lists %s, which pg_settings does not have" % name); continue
     boot, unit, context = settings[name]
     if unit:
-        m = re.fullmatch(r"(\d+)(s|min|h|d)", default)
+        m = re.fullmatch(r"(\d+)(ms|s|min|h|d)", default)
         ok = m is not None and int(m.group(1)) * UNIT[m.group(2)] == int(boot) * UNIT[unit]
     else:
         ok = default == boot or (default == "''" and boot == "")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore round trip into a fresh database keeps every row exactly once, the system
-# roles included once, and the contents identical. The restore runs with session_replication_role
+# roles included once, and the contents identical, the audit chain too: the restored database
+# verifies, in this cluster (the chain goes on) and in another one (a new epoch that links to the
+# old head and seals the rows the source had not). The restore runs with session_replication_role
 # = replica (README, "Backup and restore"), so the audit triggers that CREATE EXTENSION installs do
 # not add audit rows for the rows being restored; an audited user table keeps its configuration.
 . "$(dirname "$0")/lib.sh"
@@ -28,13 +30,16 @@ CREATE TABLE smarthub.audit_logs_2025_01 PARTITION OF smarthub.audit_logs
 INSERT INTO smarthub.audit_logs (id, entity_type, entity_id, action, created_at)
     SELECT (left(smarthub.uuid_v7_bound('2025-01-15 00:00+00')::text, 24) || lpad(to_hex(i), 12, '0'))::uuid,
            'old', gen_random_uuid(), 'OLD', '2025-01-15 00:00+00' FROM generate_series(1, 5) i;
+SELECT smarthub.audit_seal();
+-- and one change the dump takes before it is sealed
+UPDATE smarthub.users SET last_name = 'B' WHERE username = 'a';
 SQL
 dump=$SMARTHUB_CLUSTER/dump_roundtrip.pgdump
 "$PGBIN/pg_dump" -Fc -f "$dump" $src
 PGOPTIONS='-c session_replication_role=replica' "$PGBIN/pg_restore" --exit-on-error -d $dst "$dump"
 snapshot() {
     local db=$1 t
-    for t in users roles user_roles api_keys sessions audit_logs entities; do
+    for t in users roles user_roles api_keys sessions audit_logs audit_blocks entities; do
         filter=""; [ $t = roles ] && filter="WHERE NOT is_system"
         echo "$t $(q $db "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM smarthub.$t x $filter")"
     done
@@ -50,10 +55,36 @@ echo "$after" | sed 's/^/    /'
 check "every table identical after restore" "$before" "$after"
 check "system roles exactly once" 4 "$(q $dst "SELECT count(*) FROM smarthub.roles WHERE is_system")"
 check "the old month partition and its 5 rows came back, guards included" "old month 5" "$(grep '^old month' <<<"$after")"
-check "audit rows in the source: 2 users, role, 2 user_roles, api key, entity, note, user update, test row, 5 old" 15 \
+check "audit rows in the source: 2 users, role, 2 user_roles, api key, entity, note, 2 user updates, test row, 5 old" 16 \
     "$(q $src "SELECT count(*) FROM smarthub.audit_logs")"
 # the restored database audits as the source did
 q $dst "UPDATE public.notes SET pin = '9999', body = 'bye'"
 check "restored audit trigger still redacts" '{"after": {"pin": "[redacted]", "body": "bye"}, "before": {"pin": "[redacted]", "body": "hello"}}' \
     "$(q $dst "SELECT changes FROM smarthub.audit_logs WHERE entity_type = 'note' AND action = 'UPDATE'")"
+
+# the audit chain: the restored copy verifies as the source does, and sealing goes on there
+vq() { q "$1" "SELECT ok || ' ' || blocks || ' ' || rows || ' ' || coalesce(first_bad_block::text, '-') || ' ' || coalesce(reason, '') FROM smarthub.audit_verify()"; }
+check "the source's chain verifies, one row unsealed" "true 1 15 - 1 row is not sealed yet" "$(vq $src)"
+check "the restored chain verifies the same (with the note's update unsealed too)" "true 1 15 - 2 rows are not sealed yet" "$(vq $dst)"
+check "in this cluster the chain goes on: the unsealed row and the note's update, same epoch" "2 1 2" \
+    "$(q $dst "SELECT smarthub.audit_seal()") $(q $dst "SELECT max(epoch) || ' ' || count(*) FROM smarthub.audit_blocks")"
+check "... and verifies" "true 2 17 - " "$(vq $dst)"
+
+# another cluster: its txids are not the source's, so its first seal starts epoch 2
+other=$SMARTHUB_CLUSTER/dump_other
+oport=$((PGPORT + 330))
+start_cluster "$other" "$oport" ""
+trap 'stop_cluster "$other"' EXIT
+PGPORT=$oport q postgres "CREATE DATABASE $dst"
+PGPORT=$oport PGOPTIONS='-c session_replication_role=replica' "$PGBIN/pg_restore" --exit-on-error -d $dst "$dump"
+check "restored elsewhere: the chain verifies before any seal" "$(vq $src)" "$(PGPORT=$oport vq $dst)"
+PGPORT=$oport q $dst "UPDATE public.notes SET body = 'elsewhere'"
+check "the first seal there: the source's unsealed row in a block of epoch 2, then this cluster's" \
+    "2|2 $(q $src "SELECT smarthub.audit_origin()") 1|2 $(PGPORT=$oport q $dst "SELECT smarthub.audit_origin()") 1" \
+    "$(PGPORT=$oport q $dst "SELECT smarthub.audit_seal()")|$(PGPORT=$oport q $dst "SELECT string_agg(epoch || ' ' || origin || ' ' || row_count, '|' ORDER BY block_no) FROM smarthub.audit_blocks WHERE block_no > 1")"
+check "... linked to the old head" t \
+    "$(PGPORT=$oport q $dst "SELECT b.prev_hash = a.block_hash FROM smarthub.audit_blocks a JOIN smarthub.audit_blocks b ON b.block_no = 2 WHERE a.block_no = 1")"
+check "... and it verifies" "true 3 17 - " "$(PGPORT=$oport vq $dst)"
+stop_cluster "$other"; trap - EXIT
+
 for d in $src $dst; do q postgres "DROP DATABASE $d"; done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The keyring file on reload: refused as a whole for wrong permissions, a FIFO or a device (at
-# once), a malformed line or a duplicate id (55000 with a detail naming the file and line); re-read on every reload even when
+# once), a malformed line, a duplicate id or a second or malformed ed25519 signing key (55000 with a detail naming the file and line); re-read on every reload even when
 # the path is unchanged (rotation: add key 3, old rows still decrypt, reencrypt moves them, removing
 # key 1 makes key-1 rows fail with 22023); hidden from application roles; absent from pg_dump and
 # the server log. Uses its own keyring files through ALTER SYSTEM and restores the setting at exit.
@@ -106,6 +106,21 @@ reload
 check "a duplicate id refuses the whole keyring" \
     "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": line 3: duplicate key id 1." \
     "$(q $db "SELECT err('SELECT smarthub.reencrypt(v, ''secrets.v:1'') FROM public.secrets WHERE id = 1')")"
+printf '1:%s\ned25519:%s\ned25519:%s\n' "$k1" "$k2" "$k3" | keyring bad 600
+reload
+check "a second ed25519 signing key refuses the whole keyring" \
+    "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": line 3: a second ed25519 signing key." \
+    "$(q $db "SELECT err('SELECT smarthub.encrypt(''x'')')")"
+printf '1:%s\ned25519:%s\n' "$k1" "${k2:0:62}" | keyring bad 600
+reload
+check "a short ed25519 key refuses it, and the signing functions say so" \
+    "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": line 2: the ed25519 key must be exactly 64 hexadecimal digits." \
+    "$(q $db "SELECT err('SELECT smarthub.audit_signing_key()')")"
+printf 'ed25519:%s\n' "$k2" | keyring bad 600
+reload
+check "a signing key alone is no keyring: it encrypts nothing" \
+    "55000: the encryption keyring was refused | Keyring file \"$kdir/bad\": contains no keys." \
+    "$(q $db "SELECT err('SELECT smarthub.encrypt(''x'')')")"
 printf '# nothing here\n\n' | keyring bad 600
 reload
 check "a keyring without keys is refused" \

@@ -96,9 +96,10 @@ INSERT INTO smarthub.entities (entity_type, owner_id, name, data)
 UPDATE smarthub.entities SET name = 'bigger' WHERE owner_id = '$alice';
 COMMIT;
 -- Rows from before the retention period, for purge_audit_logs: written directly (the guard refuses
--- UPDATE, DELETE and TRUNCATE only; INSERT needs the privilege a superuser has).
-INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action, created_at)
-    SELECT CASE WHEN i <= 2 THEN '$alice'::uuid END, 'legacy', gen_random_uuid(), 'UPDATE', now() - interval '400 days'
+-- UPDATE, DELETE and TRUNCATE only; INSERT needs the privilege a superuser has), as by a
+-- transaction of that time (txid 3): purge removes sealed blocks, which follow the txids.
+INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action, created_at, txid)
+    SELECT CASE WHEN i <= 2 THEN '$alice'::uuid END, 'legacy', gen_random_uuid(), 'UPDATE', now() - interval '400 days', 3
       FROM generate_series(1, 5) i;
 SQL
 alice_rows=$(pq $db "SELECT count(*) FROM smarthub.audit_logs WHERE user_id = '$alice'")

@@ -49,6 +49,7 @@ for from in "${released[@]}"; do
             WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind IN ('r', 'p')
             GROUP BY c.oid ORDER BY 1" > "$work/columns"
     rows $db > "$work/rows_before"
+    audit_rows=$(q $db "SELECT count(*) FROM smarthub.audit_logs")
 
     q $db "ALTER EXTENSION smarthub UPDATE"
     check "$from: updated to $current" "$current" "$(q $db "SELECT extversion FROM pg_extension WHERE extname = 'smarthub'")"
@@ -61,6 +62,10 @@ for from in "${released[@]}"; do
     echo "  ok - $from: the upgraded catalog equals a fresh $current ($(wc -l < "$work/fresh") lines)"
     rows $db > "$work/rows_after"
     check "$from: every row of $(wc -l < "$work/columns") tables kept" "$(cat "$work/rows_before")" "$(cat "$work/rows_after")"
+    check "$from: the audit rows it had are sealed in a first block" "1 1 $audit_rows" \
+        "$(q $db "SELECT count(*) || ' ' || min(block_no) || ' ' || sum(row_count) FROM smarthub.audit_blocks")"
+    check "$from: and verify" "true 1 $audit_rows -" \
+        "$(q $db "SELECT ok || ' ' || blocks || ' ' || rows || ' ' || coalesce(first_bad_block::text, '-') FROM smarthub.audit_verify()")"
 
     secret() { q $db "SELECT value FROM public.upgrade_secrets WHERE what = '$1'"; }
     user_of() { q $db "SELECT user_id FROM public.upgrade_secrets WHERE what = '$1'"; }

@@ -17,8 +17,9 @@ debian_pg_major() {
 PG_MAJOR=${SMARTHUB_PG_MAJOR:-$(debian_pg_major)}
 # script/server needs these; script/test and script/bench need the test packages as well.
 SERVER_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libssl-dev libcrypt-dev"
-TEST_PACKAGES="$SERVER_PACKAGES postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl python3-bcrypt
-    pgbouncer postgresql-$PG_MAJOR-pgaudit jq openssl"
+TEST_PACKAGES="$SERVER_PACKAGES postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl python3-bcrypt python3-psycopg
+    pgbouncer postgresql-$PG_MAJOR-pgaudit jq"
+# (the openssl command the tests use comes with the server: postgresql-common needs ssl-cert, which needs it)
 # test/shell/098_logging.sh drives the server through node-postgres: Debian's node-pg (which brings
 # Debian's nodejs), unless this machine has npm already: a Node.js that is not Debian's (NodeSource's
 # carries npm) cannot take Debian's node-* packages, and the test then installs pg with npm.

@@ -417,13 +417,11 @@ static void
 InsertBlock(EVP_MD_CTX *ctx, Block *b, const RowDigest *rows, int64 nrows)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[14] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, UUIDOID,
-	UUIDOID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, BYTEAOID, BYTEAOID};
-	Datum		v[14];
-	char		n[14];
+	static const Oid types[15] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, UUIDOID,
+	UUIDOID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, TIMESTAMPTZOID, BYTEAOID, BYTEAOID};
+	Datum		v[15];
+	char		n[15];
 
-	/* sealed_at is the time the block is written: the hash needs it now */
-	b->sealed_at = GetCurrentTransactionStartTimestamp();
 	BlockHash(ctx, b, rows, nrows, b->block_hash);
 	memset(n, ' ', sizeof(n));
 	v[0] = Int64GetDatum(b->block_no);
@@ -443,13 +441,13 @@ InsertBlock(EVP_MD_CTX *ctx, Block *b, const RowDigest *rows, int64 nrows)
 	v[10] = Int64GetDatum(b->pruned_through);
 	n[10] = b->pruned_null ? 'n' : ' ';
 	v[11] = Int64GetDatum(b->sealed_by);
-	v[12] = PointerGetDatum(HashBytea(b->prev_hash));
-	v[13] = PointerGetDatum(HashBytea(b->block_hash));
+	v[12] = TimestampTzGetDatum(b->sealed_at);
+	v[13] = PointerGetDatum(HashBytea(b->prev_hash));
+	v[14] = PointerGetDatum(HashBytea(b->block_hash));
 	SmarthubExecute(SmarthubKeepPlan(&plan,
 									 "INSERT INTO smarthub.audit_blocks (" BLOCK_COLUMNS ")"
-									 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-									 "         pg_catalog.transaction_timestamp(), $13, $14)",
-									 14, types),
+									 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+									 15, types),
 					v, n, false, SPI_OK_INSERT);
 }
 
@@ -458,6 +456,7 @@ InsertBlock(EVP_MD_CTX *ctx, Block *b, const RowDigest *rows, int64 nrows)
 /* What a seal continues from: the head of the chain. */
 typedef struct ChainHead
 {
+	TimestampTz sealed_at;		/* of the blocks this seal appends */
 	bool		empty;
 	int64		block_no;
 	int64		epoch;
@@ -642,6 +641,7 @@ SealBlock(EVP_MD_CTX *ctx, ChainHead *head, int64 epoch, int64 origin, int64 lo,
 	b.row_count = n;
 	b.pruned_null = true;
 	b.sealed_by = (int64) GetSystemIdentifier();
+	b.sealed_at = head->sealed_at;
 	memcpy(b.prev_hash, head->hash, HASH_LEN);	/* zeros before the first block */
 	InsertBlock(ctx, &b, digests, n);
 	pfree(digests);
@@ -771,6 +771,8 @@ SealChain(TimestampTz split_before)
 	/* every transaction below the oldest one running has finished: its rows are final */
 	horizon = QueryInt64("SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())"
 						 "::pg_catalog.text::pg_catalog.int8", false, 0, NULL, NULL, NULL);
+	/* after the horizon: every row the blocks take was committed before it */
+	head.sealed_at = GetCurrentTimestamp();
 
 	ctx = NewDigest();
 	PG_TRY();
@@ -939,6 +941,7 @@ SmarthubAuditPruneRecord(const SmarthubPrune *prune, int64 rows)
 	b.row_count = rows;
 	b.pruned_through = prune->through;
 	b.sealed_by = (int64) GetSystemIdentifier();
+	b.sealed_at = GetCurrentTimestamp();
 	memcpy(b.prev_hash, head.hash, HASH_LEN);
 	PG_TRY();
 	{

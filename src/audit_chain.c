@@ -193,7 +193,14 @@ PutTextDatum(EVP_MD_CTX *ctx, Datum d)
 	PutBytes(ctx, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
-/* The digest of one audit row; per-row allocations go to the current context. */
+/*
+ * The digest of one audit row; per-row allocations go to the current
+ * context.  Every column but user_id: its foreign key sets it NULL when the
+ * user is deleted, which must not read as tampering.  actor_id, which
+ * nothing changes, says who acted, and verification checks that user_id is
+ * NULL or actor_id (rows written before 1.1 have no actor_id: their
+ * user_id is not covered).
+ */
 static void
 RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 {
@@ -202,6 +209,8 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 	{
 		Datum		d = row->values[i];
 
+		if (i == 1)
+			continue;
 		if (row->nulls[i])
 		{
 			PutNull(ctx);
@@ -210,7 +219,6 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 		switch (i)
 		{
 			case 0:				/* id */
-			case 1:				/* user_id */
 			case 3:				/* entity_id */
 			case 11:			/* actor_id */
 				PutUuid(ctx, DatumGetUUIDP(d));
@@ -256,18 +264,20 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 
 /* ---- blocks ---- */
 
-typedef struct Block
+typedef struct ChainBlock
 {
 	int64		block_no;
 	int64		epoch;
-	char		kind;			/* 's' seal, 'p' purge */
+	char		kind;			/* 's' seal, 'p' purge, '?' neither */
 	bool		origin_null;
 	int64		origin;
-	bool		range_null;
+	bool		lo_null;
 	int64		txid_lo;
+	bool		hi_null;
 	int64		txid_hi;
-	bool		ids_null;
+	bool		first_null;
 	pg_uuid_t	first_id;
+	bool		last_null;
 	pg_uuid_t	last_id;
 	int64		row_count;
 	bool		newest_null;
@@ -279,40 +289,42 @@ typedef struct Block
 	uint8		prev_hash[HASH_LEN];
 	uint8		block_hash[HASH_LEN];
 	bool		hashes_wellformed;	/* both bytea columns had 32 bytes */
-} Block;
+} ChainBlock;
+
+static const char *
+KindName(char kind)
+{
+	return kind == 's' ? "seal" : kind == 'p' ? "purge" : "?";
+}
 
 /* The hash of a block: its fields but block_hash, then its rows' digests (sorted by id). */
 static void
-BlockHash(EVP_MD_CTX *ctx, const Block *b, const RowDigest *rows, int64 nrows, uint8 *out)
+BlockHash(EVP_MD_CTX *ctx, const ChainBlock *b, const RowDigest *rows, int64 nrows, uint8 *out)
 {
 	DigestBegin(ctx, BLOCK_PREFIX, sizeof(BLOCK_PREFIX) - 1);
 	PutInt64(ctx, b->block_no);
 	PutInt64(ctx, b->epoch);
-	PutBytes(ctx, b->kind == 's' ? "seal" : "purge", b->kind == 's' ? 4 : 5);
+	PutBytes(ctx, KindName(b->kind), strlen(KindName(b->kind)));
 	if (b->origin_null)
 		PutNull(ctx);
 	else
 		PutInt64(ctx, b->origin);
-	if (b->range_null)
-	{
+	if (b->lo_null)
 		PutNull(ctx);
-		PutNull(ctx);
-	}
 	else
-	{
 		PutInt64(ctx, b->txid_lo);
-		PutInt64(ctx, b->txid_hi);
-	}
-	if (b->ids_null)
-	{
+	if (b->hi_null)
 		PutNull(ctx);
-		PutNull(ctx);
-	}
 	else
-	{
+		PutInt64(ctx, b->txid_hi);
+	if (b->first_null)
+		PutNull(ctx);
+	else
 		PutUuid(ctx, &b->first_id);
+	if (b->last_null)
+		PutNull(ctx);
+	else
 		PutUuid(ctx, &b->last_id);
-	}
 	PutInt64(ctx, b->row_count);
 	if (b->newest_null)
 		PutNull(ctx);
@@ -352,7 +364,7 @@ GetHash(HeapTuple tup, TupleDesc desc, int attno, uint8 *out, bool *wellformed)
 
 /* A row of audit_blocks, selected with BLOCK_COLUMNS, into *b. */
 static void
-BlockFromTuple(HeapTuple tup, TupleDesc desc, Block *b)
+BlockFromTuple(HeapTuple tup, TupleDesc desc, ChainBlock *b)
 {
 	bool		isnull;
 	char	   *kind;
@@ -361,21 +373,18 @@ BlockFromTuple(HeapTuple tup, TupleDesc desc, Block *b)
 	b->block_no = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 	b->epoch = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 	kind = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
-	b->kind = strcmp(kind, "seal") == 0 ? 's' : 'p';
+	b->kind = strcmp(kind, "seal") == 0 ? 's' : strcmp(kind, "purge") == 0 ? 'p' : '?';
 	b->origin = DatumGetInt64(SPI_getbinval(tup, desc, 4, &b->origin_null));
-	b->txid_lo = DatumGetInt64(SPI_getbinval(tup, desc, 5, &b->range_null));
-	if (!b->range_null)
-		b->txid_hi = DatumGetInt64(SPI_getbinval(tup, desc, 6, &b->range_null));
+	b->txid_lo = DatumGetInt64(SPI_getbinval(tup, desc, 5, &b->lo_null));
+	b->txid_hi = DatumGetInt64(SPI_getbinval(tup, desc, 6, &b->hi_null));
 	{
-		Datum		d = SPI_getbinval(tup, desc, 7, &b->ids_null);
+		Datum		d = SPI_getbinval(tup, desc, 7, &b->first_null);
 
-		if (!b->ids_null)
-		{
+		if (!b->first_null)
 			memcpy(&b->first_id, DatumGetUUIDP(d), UUID_LEN);
-			d = SPI_getbinval(tup, desc, 8, &b->ids_null);
-			if (!b->ids_null)
-				memcpy(&b->last_id, DatumGetUUIDP(d), UUID_LEN);
-		}
+		d = SPI_getbinval(tup, desc, 8, &b->last_null);
+		if (!b->last_null)
+			memcpy(&b->last_id, DatumGetUUIDP(d), UUID_LEN);
 	}
 	b->row_count = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	b->newest_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 10, &b->newest_null));
@@ -414,7 +423,7 @@ HashHex(const uint8 *hash)
 
 /* Append block b (its hash computed here) to audit_blocks. */
 static void
-InsertBlock(EVP_MD_CTX *ctx, Block *b, const RowDigest *rows, int64 nrows)
+InsertBlock(EVP_MD_CTX *ctx, ChainBlock *b, const RowDigest *rows, int64 nrows)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[15] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, UUIDOID,
@@ -426,15 +435,17 @@ InsertBlock(EVP_MD_CTX *ctx, Block *b, const RowDigest *rows, int64 nrows)
 	memset(n, ' ', sizeof(n));
 	v[0] = Int64GetDatum(b->block_no);
 	v[1] = Int64GetDatum(b->epoch);
-	v[2] = CStringGetTextDatum(b->kind == 's' ? "seal" : "purge");
+	v[2] = CStringGetTextDatum(KindName(b->kind));
 	v[3] = Int64GetDatum(b->origin);
 	n[3] = b->origin_null ? 'n' : ' ';
 	v[4] = Int64GetDatum(b->txid_lo);
+	n[4] = b->lo_null ? 'n' : ' ';
 	v[5] = Int64GetDatum(b->txid_hi);
-	n[4] = n[5] = b->range_null ? 'n' : ' ';
+	n[5] = b->hi_null ? 'n' : ' ';
 	v[6] = UUIDPGetDatum(&b->first_id);
+	n[6] = b->first_null ? 'n' : ' ';
 	v[7] = UUIDPGetDatum(&b->last_id);
-	n[6] = n[7] = b->ids_null ? 'n' : ' ';
+	n[7] = b->last_null ? 'n' : ' ';
 	v[8] = Int64GetDatum(b->row_count);
 	v[9] = TimestampTzGetDatum(b->newest_at);
 	n[9] = b->newest_null ? 'n' : ' ';
@@ -498,7 +509,7 @@ ReadHead(ChainHead *head)
 		return;
 	}
 	{
-		Block		b;
+		ChainBlock		b;
 
 		BlockFromTuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &b);
 		head->block_no = b.block_no;
@@ -618,7 +629,7 @@ static void
 SealBlock(EVP_MD_CTX *ctx, ChainHead *head, int64 epoch, int64 origin, int64 lo, int64 hi,
 		  SealRow *rows, int64 n)
 {
-	Block		b;
+	ChainBlock		b;
 	RowDigest  *digests;
 
 	memset(&b, 0, sizeof(b));
@@ -930,14 +941,14 @@ SmarthubAuditPruneRecord(const SmarthubPrune *prune, int64 rows)
 {
 	EVP_MD_CTX *ctx = NewDigest();
 	ChainHead	head;
-	Block		b;
+	ChainBlock		b;
 
 	ReadHead(&head);
 	memset(&b, 0, sizeof(b));
 	b.block_no = head.block_no + 1;
 	b.epoch = head.epoch;
 	b.kind = 'p';
-	b.origin_null = b.range_null = b.ids_null = b.newest_null = true;
+	b.origin_null = b.lo_null = b.hi_null = b.first_null = b.last_null = b.newest_null = true;
 	b.row_count = rows;
 	b.pruned_through = prune->through;
 	b.sealed_by = (int64) GetSystemIdentifier();
@@ -958,7 +969,7 @@ SmarthubAuditPruneRecord(const SmarthubPrune *prune, int64 rows)
 
 typedef struct VerifyBlock
 {
-	Block		b;
+	ChainBlock		b;
 	RowDigest  *rows;			/* collected so far; NULL once finished */
 	int64		nrows;
 	int64		cap;
@@ -976,16 +987,18 @@ typedef struct Verify
 	int64		rows;			/* rows found in sealed blocks */
 	int64		unsealed;
 	int64		in_pruned;		/* rows found in pruned blocks */
-	int64		bad_block;		/* the least block found bad, or 0 */
+	bool		bad;
+	int64		bad_block;		/* the least block found bad */
 	char	   *reason;
 	int64		head_no;
 	uint8		head_hash[HASH_LEN];
 	struct
 	{
 		int64		origin;
-		int64		below;
-	}		   *pruned;			/* each origin's pruned horizon */
-	int			npruned;
+		int64		next_lo;	/* where its next block must start */
+		int64		pruned_below;	/* its rows below this txid were pruned */
+	}		   *origins;		/* each origin's blocks so far */
+	int			norigins;
 	int64		cap;			/* of blocks */
 	/* while the blocks are read: what the next one must continue */
 	int64		expect;
@@ -1005,11 +1018,12 @@ Bad(Verify *v, int64 block_no, const char *fmt,...)
 	va_list		args;
 	char		buf[512];
 
-	if (v->bad_block != 0 && v->bad_block <= block_no)
+	if (v->bad && v->bad_block <= block_no)
 		return;
 	va_start(args, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, args);
 	va_end(args);
+	v->bad = true;
 	v->bad_block = block_no;
 	v->reason = pstrdup(buf);
 }
@@ -1017,8 +1031,8 @@ Bad(Verify *v, int64 block_no, const char *fmt,...)
 static int
 RangeCmp(const void *a, const void *b)
 {
-	const Block *x = &(*(VerifyBlock *const *) a)->b;
-	const Block *y = &(*(VerifyBlock *const *) b)->b;
+	const ChainBlock *x = &(*(VerifyBlock *const *) a)->b;
+	const ChainBlock *y = &(*(VerifyBlock *const *) b)->b;
 
 	if (x->origin != y->origin)
 		return x->origin < y->origin ? -1 : 1;
@@ -1032,7 +1046,8 @@ static void
 VerifyBlockRow(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	Verify	   *v = arg;
-	Block		b;
+	ChainBlock	b;
+	int			k;
 
 	BlockFromTuple(tuple, desc, &b);
 	v->total_blocks++;
@@ -1071,28 +1086,37 @@ VerifyBlockRow(HeapTuple tuple, TupleDesc desc, void *arg)
 			v->prev_pruned = b.pruned_through;
 		return;
 	}
-	if (b.origin_null || b.range_null || b.txid_hi <= b.txid_lo || b.ids_null)
+	if (b.kind != 's')
+	{
+		Bad(v, b.block_no, "block %lld is neither a seal nor a purge", (long long) b.block_no);
+		return;
+	}
+	if (b.origin_null || b.lo_null || b.hi_null || b.txid_hi <= b.txid_lo || b.first_null || b.last_null)
 	{
 		Bad(v, b.block_no, "block %lld has no origin, txid range or row range", (long long) b.block_no);
 		return;
 	}
+	/* an origin's ranges follow each other from 0: a row is in exactly one block */
+	for (k = 0; k < v->norigins; k++)
+		if (v->origins[k].origin == b.origin)
+			break;
+	if (k == v->norigins)
+	{
+		v->origins = v->norigins == 0 ? palloc(sizeof(*v->origins) * 4)
+			: repalloc(v->origins, sizeof(*v->origins) * (v->norigins + 4));
+		v->origins[k].origin = b.origin;
+		v->origins[k].next_lo = 0;
+		v->origins[k].pruned_below = 0;
+		v->norigins++;
+	}
+	if (b.txid_lo != v->origins[k].next_lo)
+		Bad(v, b.block_no, "block %lld's transactions do not follow on from the previous block of its origin (txid_lo %lld, expected %lld)",
+			(long long) b.block_no, (long long) b.txid_lo, (long long) v->origins[k].next_lo);
+	v->origins[k].next_lo = b.txid_hi;
 	if (b.block_no <= v->pruned_through)
 	{
 		/* its rows are gone; its hash is vouched for by the next block's prev_hash */
-		int			k;
-
-		for (k = 0; k < v->npruned; k++)
-			if (v->pruned[k].origin == b.origin)
-				break;
-		if (k == v->npruned)
-		{
-			v->pruned = v->npruned == 0 ? palloc(sizeof(*v->pruned) * 4)
-				: repalloc(v->pruned, sizeof(*v->pruned) * (v->npruned + 4));
-			v->pruned[k].origin = b.origin;
-			v->pruned[k].below = 0;
-			v->npruned++;
-		}
-		v->pruned[k].below = Max(v->pruned[k].below, b.txid_hi);
+		v->origins[k].pruned_below = b.txid_hi;
 		return;
 	}
 	if (v->nblocks == v->cap)
@@ -1125,16 +1149,6 @@ VerifyLoadBlocks(Verify *v)
 	for (int64 i = 0; i < v->nblocks; i++)
 		v->by_range[i] = &v->blocks[i];
 	qsort(v->by_range, v->nblocks, sizeof(VerifyBlock *), RangeCmp);
-	/* one origin's ranges follow each other: otherwise a row could be in two blocks */
-	for (int64 i = 1; i < v->nblocks; i++)
-	{
-		Block	   *x = &v->by_range[i - 1]->b;
-		Block	   *y = &v->by_range[i]->b;
-
-		if (x->origin == y->origin && y->txid_lo < x->txid_hi)
-			Bad(v, Max(x->block_no, y->block_no), "blocks %lld and %lld cover overlapping transactions",
-				(long long) x->block_no, (long long) y->block_no);
-	}
 }
 
 static VerifyBlock *
@@ -1146,7 +1160,7 @@ FindBlock(Verify *v, int64 origin, int64 txid)
 	while (lo < hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
-		Block	   *b = &v->by_range[mid]->b;
+		ChainBlock	   *b = &v->by_range[mid]->b;
 
 		if (b->origin < origin || (b->origin == origin && b->txid_hi <= txid))
 			lo = mid + 1;
@@ -1155,7 +1169,7 @@ FindBlock(Verify *v, int64 origin, int64 txid)
 	}
 	if (lo < v->nblocks)
 	{
-		Block	   *b = &v->by_range[lo]->b;
+		ChainBlock	   *b = &v->by_range[lo]->b;
 
 		if (b->origin == origin && b->txid_lo <= txid && txid < b->txid_hi)
 			return v->by_range[lo];
@@ -1167,7 +1181,7 @@ static void
 FinishBlock(Verify *v, VerifyBlock *vb)
 {
 	uint8		h[HASH_LEN];
-	Block	   *b = &vb->b;
+	ChainBlock	   *b = &vb->b;
 
 	vb->finished = true;
 	if (vb->nrows != b->row_count)
@@ -1206,10 +1220,10 @@ VerifyAuditRow(HeapTuple tuple, TupleDesc desc, void *arg)
 	{
 		int			k;
 
-		for (k = 0; k < v->npruned; k++)
-			if (v->pruned[k].origin == origin && txid < v->pruned[k].below)
+		for (k = 0; k < v->norigins; k++)
+			if (v->origins[k].origin == origin && txid < v->origins[k].pruned_below)
 				break;
-		if (k < v->npruned)
+		if (k < v->norigins)
 			v->in_pruned++;
 		else
 			v->unsealed++;
@@ -1233,6 +1247,11 @@ VerifyAuditRow(HeapTuple tuple, TupleDesc desc, void *arg)
 		vb->rows = vb->rows == NULL ? MemoryContextAllocHuge(CurrentMemoryContext, vb->cap * sizeof(RowDigest))
 			: repalloc_huge(vb->rows, vb->cap * sizeof(RowDigest));
 	}
+	/* user_id is not in the digest: the foreign key may only have set it NULL */
+	if (!row.nulls[1] && !row.nulls[11] &&
+		memcmp(DatumGetUUIDP(row.values[1])->data, DatumGetUUIDP(row.values[11])->data, UUID_LEN) != 0)
+		Bad(v, vb->b.block_no, "block %lld has a row whose user_id is neither NULL nor its actor_id",
+			(long long) vb->b.block_no);
 	oldcxt = MemoryContextSwitchTo(v->rowcxt);
 	RowDigestCompute(v->ctx, &row, &vb->rows[vb->nrows]);
 	MemoryContextSwitchTo(oldcxt);
@@ -1429,13 +1448,13 @@ smarthub_audit_verify(PG_FUNCTION_ARGS)
 	SPI_finish();
 	SmarthubRestoreUser(&saved);
 
-	values[0] = BoolGetDatum(v.bad_block == 0);
+	values[0] = BoolGetDatum(!v.bad);
 	values[1] = Int64GetDatum(v.total_blocks);
 	values[2] = Int64GetDatum(v.rows);
 	values[3] = Int64GetDatum(v.bad_block);
-	nulls[3] = v.bad_block == 0;
+	nulls[3] = !v.bad;
 	initStringInfo(&note);
-	if (v.bad_block != 0)
+	if (v.bad)
 		appendStringInfoString(&note, v.reason);
 	else
 	{

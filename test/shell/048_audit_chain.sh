@@ -69,6 +69,30 @@ check "verify: ok, all blocks and rows" "true $last $(q $db "SELECT count(*) FRO
 check "a seal inside REPEATABLE READ: 25000" 25000 \
     "$(sqlstate $db "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT smarthub.audit_seal(); COMMIT")"
 
+# -- deleting a user sets user_id NULL in its sealed rows: not tampering; any other change of it is
+q $db "SELECT smarthub.audit_seal()" >/dev/null
+gone=$(q $db "SELECT smarthub.create_user('gone@chain.test', 'chaingone', 'correct horse 3')")
+q $db "SELECT smarthub.login('chaingone', 'correct horse 3')" >/dev/null
+q $db "SELECT smarthub.audit_seal()" >/dev/null
+q $db "DELETE FROM smarthub.users WHERE id = '$gone'"
+q $db "SELECT smarthub.audit_seal()" >/dev/null
+check "a deleted user's sealed rows lose user_id, keep actor_id" "0 1" \
+    "$(q $db "SELECT count(*) FILTER (WHERE user_id IS NOT NULL) || ' ' || count(*) FROM smarthub.audit_logs WHERE actor_id = '$gone' AND action = 'LOGIN'")"
+check "... and the chain still verifies" t "$(q $db "SELECT ok FROM smarthub.audit_verify()")"
+row=$(q $db "SELECT id FROM smarthub.audit_logs WHERE actor_id = '$admin' AND user_id IS NOT NULL LIMIT 1")
+block=$(q $db "SELECT b.block_no FROM smarthub.audit_logs a JOIN smarthub.audit_blocks b ON a.origin = b.origin
+    AND a.txid >= b.txid_lo AND a.txid < b.txid_hi WHERE a.id = '$row'")
+check "a sealed row's user_id moved to another user: its block" "false $block" "$(run $db <<SQL | tail -1
+BEGIN;
+ALTER TABLE smarthub.audit_logs DISABLE TRIGGER audit_logs_append_only;
+UPDATE smarthub.audit_logs SET user_id = '$plain' WHERE id = '$row';
+\pset format unaligned
+\pset tuples_only on
+SELECT ok || ' ' || first_bad_block FROM smarthub.audit_verify();
+ROLLBACK;
+SQL
+)"
+
 # -- the chain is append-only, for superusers too -------------------------------------------------
 for stmt in "UPDATE smarthub.audit_blocks SET row_count = 0" "DELETE FROM smarthub.audit_blocks" \
             "TRUNCATE smarthub.audit_blocks"; do
@@ -97,6 +121,7 @@ check "an admin identity still cannot change the chain (42501)" 42501 \
     "$(sqlstate $db "$as_admin DELETE FROM smarthub.audit_blocks" chain_app)"
 
 # -- checkpoints: signed with the keyring's ed25519 key, verified by openssl -----------------------
+last=$(q $db "SELECT max(block_no) FROM smarthub.audit_blocks")
 cp=$SMARTHUB_CLUSTER/chain_checkpoint.json
 q $db "SELECT smarthub.audit_checkpoint()" > "$cp"
 check "without a signing key: no signature" "" "$(jq -r '.signature // empty' "$cp")"

@@ -482,12 +482,13 @@ typedef struct ChainHead
  * everything in the calling statement's snapshot (read_only true).
  */
 static int64
-QueryInt64(const char *sql, bool read_only, int nargs, Oid *types, Datum *values, bool *isnull)
+QueryInt64(SPIPlanPtr *plan, const char *sql, bool read_only, int nargs, const Oid *types,
+		   Datum *values, bool *isnull)
 {
 	bool		null;
 	int64		result;
 
-	if (SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(SmarthubKeepPlan(plan, sql, nargs, types), values, NULL, read_only, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "chain query failed: %s", sql); /* internal error */
 	result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null));
@@ -496,12 +497,19 @@ QueryInt64(const char *sql, bool read_only, int nargs, Oid *types, Datum *values
 	return null ? 0 : result;
 }
 
+/* Kept plans of the one-value queries below, one per query. */
+static SPIPlanPtr origin_end_plan, horizon_plan, closing_end_plan, last_purge_plan, prunable_plan,
+			pruned_through_plan, sealed_rows_plan;
+
 static void
 ReadHead(ChainHead *head)
 {
+	static SPIPlanPtr plan = NULL;
+
 	memset(head, 0, sizeof(*head));
-	if (SPI_execute("SELECT " BLOCK_COLUMNS " FROM smarthub.audit_blocks"
-					" ORDER BY block_no DESC LIMIT 1", false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(SmarthubKeepPlan(&plan, "SELECT " BLOCK_COLUMNS " FROM smarthub.audit_blocks"
+										  " ORDER BY block_no DESC LIMIT 1", 0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the chain's head");	/* internal error */
 	if (SPI_processed == 0)
 	{
@@ -741,7 +749,7 @@ OriginSealedBelow(int64 origin)
 	Datum		args[1] = {Int64GetDatum(origin)};
 
 	/* an origin's ranges rise with block_no: its newest block's end, found from the head back */
-	return QueryInt64("SELECT (SELECT txid_hi FROM smarthub.audit_blocks"
+	return QueryInt64(&origin_end_plan, "SELECT (SELECT txid_hi FROM smarthub.audit_blocks"
 					  "         WHERE kind OPERATOR(pg_catalog.=) 'seal' AND origin OPERATOR(pg_catalog.=) $1"
 					  "         ORDER BY block_no DESC LIMIT 1)", false,
 					  1, types, args, NULL);
@@ -759,9 +767,8 @@ RequireReadCommitted(const char *what)
 
 /*
  * Seal everything that can be sealed; inside an SPI connection, as the
- * owner.  split_before, when not DT_NOBEGIN, first seals the longest run of
- * transactions whose rows are all older than it in a block of their own
- * (retention removes whole blocks).  Returns the rows sealed.
+ * owner.  split_before, when not DT_NOBEGIN, is purge's cutoff: blocks are
+ * cut there too (see SealRange).  Returns the rows sealed.
  */
 static int64
 SealChain(TimestampTz split_before)
@@ -780,7 +787,7 @@ SealChain(TimestampTz split_before)
 		elog(ERROR, "could not lock smarthub.audit_blocks");	/* internal error */
 	ReadHead(&head);
 	/* every transaction below the oldest one running has finished: its rows are final */
-	horizon = QueryInt64("SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())"
+	horizon = QueryInt64(&horizon_plan, "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())"
 						 "::pg_catalog.text::pg_catalog.int8", false, 0, NULL, NULL, NULL);
 	/* after the horizon: every row the blocks take was committed before it */
 	head.sealed_at = GetCurrentTimestamp();
@@ -806,7 +813,7 @@ SealChain(TimestampTz split_before)
 			epoch = head.epoch + 1;
 			args[0] = Int64GetDatum(head.sealed_by);
 			args[1] = Int64GetDatum(prev_lo);
-			prev_max = QueryInt64("SELECT pg_catalog.max(txid) FROM smarthub.audit_logs"
+			prev_max = QueryInt64(&closing_end_plan, "SELECT pg_catalog.max(txid) FROM smarthub.audit_logs"
 								  " WHERE origin OPERATOR(pg_catalog.=) $1 AND txid OPERATOR(pg_catalog.>=) $2", false,
 								  2, types, args, &none);
 			if (!none)
@@ -881,7 +888,7 @@ SmarthubAuditPrunePlan(TimestampTz cutoff, SmarthubPrune *prune)
 
 	memset(prune, 0, sizeof(*prune));
 	(void) SealChain(cutoff);
-	already = QueryInt64("SELECT (SELECT pruned_through FROM smarthub.audit_blocks"
+	already = QueryInt64(&last_purge_plan, "SELECT (SELECT pruned_through FROM smarthub.audit_blocks"
 						 "         WHERE kind OPERATOR(pg_catalog.=) 'purge' ORDER BY block_no DESC LIMIT 1)", false,
 						 0, NULL, NULL, NULL);
 	{
@@ -890,7 +897,7 @@ SmarthubAuditPrunePlan(TimestampTz cutoff, SmarthubPrune *prune)
 		bool		none;
 
 		/* the block before the first one since the last purge that holds a row at or after the cutoff */
-		prune->through = QueryInt64("SELECT COALESCE("
+		prune->through = QueryInt64(&prunable_plan, "SELECT COALESCE("
 									"   (SELECT block_no FROM smarthub.audit_blocks"
 									"     WHERE block_no OPERATOR(pg_catalog.>) $2 AND kind OPERATOR(pg_catalog.=) 'seal'"
 									"       AND newest_at OPERATOR(pg_catalog.>=) $1"
@@ -1137,7 +1144,7 @@ VerifyLoadBlocks(Verify *v)
 	static SPIPlanPtr plan = NULL;
 
 	/* pruning is known before the blocks it covers are read: one small query */
-	v->pruned_through = QueryInt64("SELECT pg_catalog.max(pruned_through) FROM smarthub.audit_blocks", true,
+	v->pruned_through = QueryInt64(&pruned_through_plan, "SELECT pg_catalog.max(pruned_through) FROM smarthub.audit_blocks", true,
 								   0, NULL, NULL, NULL);
 	v->expect = 1;
 	memset(v->prev, 0, HASH_LEN);
@@ -1491,7 +1498,7 @@ smarthub_audit_checkpoint(PG_FUNCTION_ARGS)
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
 	ReadHead(&head);
-	rows = QueryInt64("SELECT COALESCE(pg_catalog.sum(row_count), 0)::pg_catalog.int8"
+	rows = QueryInt64(&sealed_rows_plan, "SELECT COALESCE(pg_catalog.sum(row_count), 0)::pg_catalog.int8"
 					  "  FROM smarthub.audit_blocks WHERE kind OPERATOR(pg_catalog.=) 'seal'", false,
 					  0, NULL, NULL, NULL);
 	if (SPI_execute("SELECT pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"

@@ -1589,6 +1589,11 @@ smarthub_audit_sealer_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(seal_database, NULL, 0);
 	pgstat_report_appname("smarthub audit sealer");
+	/* what ALTER DATABASE ... SET may have made the default must not stop every seal */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 
 	for (;;)
 	{

@@ -174,9 +174,16 @@ fast=$(q $db "SELECT count(*) FROM smarthub.audit_blocks WHERE sealed_at > '$fas
 echo "    blocks sealed in 4 s of writes at 200ms: $fast"
 check "at 200ms the worker seals at least 10 blocks in 4 s (got $fast; at 1 s it would be 4 or 5)" 1 "$(( fast >= 10 ))"
 
-# ---- pg_terminate_backend: the worker comes back; the run's assertions meanwhile ----
+# ---- pg_terminate_backend: the worker comes back, whatever the database's settings; the run's
+# assertions meanwhile (in sessions that undo those settings) ----
 old=$(sealer_pid)
 [ -n "$old" ] || fail "no sealer before pg_terminate_backend"
+# the worker that comes back connects with what the database now sets for its sessions: none of
+# these may stop it sealing
+q postgres "ALTER DATABASE $db SET default_transaction_isolation = 'serializable'"
+q postgres "ALTER DATABASE $db SET default_transaction_read_only = on"
+q postgres "ALTER DATABASE $db SET statement_timeout = '1ms'"
+export PGOPTIONS='-c default_transaction_isolation=read\ committed -c default_transaction_read_only=off -c statement_timeout=0'
 killed_at=$(now_ms)
 check "pg_terminate_backend(sealer)" t "$(q postgres "SELECT pg_terminate_backend($old)")"
 

@@ -137,17 +137,18 @@ q $db "SELECT smarthub.audit_signing_key()" > "$SMARTHUB_CLUSTER/chain_key.pem"
 jq -j '"smarthub-audit-checkpoint-v1\ndatabase \(.database)\nepoch \(.epoch)\nblock \(.block)\nhash \(.hash)\nrows \(.rows)\ntime \(.time)\n"' \
     "$cp" > "$SMARTHUB_CLUSTER/chain_checkpoint.txt"
 jq -r .signature "$cp" | base64 -d > "$SMARTHUB_CLUSTER/chain_checkpoint.sig"
-check "openssl pkeyutl verifies the checkpoint's signature" "Signature Verified Successfully" \
-    "$(openssl pkeyutl -verify -pubin -inkey "$SMARTHUB_CLUSTER/chain_key.pem" -rawin \
-        -in "$SMARTHUB_CLUSTER/chain_checkpoint.txt" -sigfile "$SMARTHUB_CLUSTER/chain_checkpoint.sig" 2>&1)"
+# openssl's exit status (its messages differ between versions)
+pkeyutl_verify() {
+    openssl pkeyutl -verify -pubin -inkey "$SMARTHUB_CLUSTER/chain_key.pem" -rawin \
+        -in "$1" -sigfile "$SMARTHUB_CLUSTER/chain_checkpoint.sig" >/dev/null 2>&1 && echo verified || echo refused
+}
+check "openssl pkeyutl verifies the checkpoint's signature" verified "$(pkeyutl_verify "$SMARTHUB_CLUSTER/chain_checkpoint.txt")"
 check "the public key in the checkpoint is the PEM one" \
     "$(openssl pkey -pubin -in "$SMARTHUB_CLUSTER/chain_key.pem" -outform DER | tail -c 32 | base64)" "$(jq -r .public_key "$cp")"
 sed 's/"rows": \([0-9]*\)/"rows": 1\1/' "$cp" > "$SMARTHUB_CLUSTER/chain_forged.json"
 jq -j '"smarthub-audit-checkpoint-v1\ndatabase \(.database)\nepoch \(.epoch)\nblock \(.block)\nhash \(.hash)\nrows \(.rows)\ntime \(.time)\n"' \
     "$SMARTHUB_CLUSTER/chain_forged.json" > "$SMARTHUB_CLUSTER/chain_forged.txt"
-check "openssl refuses a checkpoint whose rows were changed" "Signature Verification Failure" \
-    "$(openssl pkeyutl -verify -pubin -inkey "$SMARTHUB_CLUSTER/chain_key.pem" -rawin \
-        -in "$SMARTHUB_CLUSTER/chain_forged.txt" -sigfile "$SMARTHUB_CLUSTER/chain_checkpoint.sig" 2>&1 | head -1)"
+check "openssl refuses a checkpoint whose rows were changed" refused "$(pkeyutl_verify "$SMARTHUB_CLUSTER/chain_forged.txt")"
 
 # -- anchors -------------------------------------------------------------------------------------------
 check "verify against the checkpoint: ok" "true $last $(q $db "SELECT count(*) FROM smarthub.audit_logs") -" "$(verify "'$(cat "$cp")'")"

@@ -30,6 +30,10 @@
 
 #include <openssl/evp.h>
 
+#include "access/brin.h"
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
@@ -45,6 +49,8 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/bufmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -89,55 +95,85 @@ PGDLLEXPORT void smarthub_audit_sealer_main(Datum arg);
 /*
  * One field: 0x00 for NULL, else 0x01 and the value: integers and times as
  * 8 bytes big-endian (times in microseconds since 1970-01-01 UTC), uuids as
- * their 16 bytes, text as a 4-byte big-endian length and its bytes.
+ * their 16 bytes, text as a 4-byte big-endian length and its bytes.  The
+ * fields of one row or block header are put into enc, then hashed in one
+ * call: one EVP update per field cost more than the hashing.
  */
-static void
-PutNull(EVP_MD_CTX *ctx)
-{
-	static const uint8 tag = 0;
+static StringInfoData enc;		/* in TopMemoryContext, reused */
+static const EVP_MD *sha256 = NULL;	/* fetched once: OpenSSL 3 looks it up on every init */
 
-	EVP_DigestUpdate(ctx, &tag, 1);
+static void
+EncodeBegin(const char *prefix, size_t len)
+{
+	if (enc.data == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&enc);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	resetStringInfo(&enc);
+	appendBinaryStringInfo(&enc, prefix, len);
 }
 
 static void
-PutInt64(EVP_MD_CTX *ctx, int64 v)
+PutNull(void)
+{
+	appendStringInfoCharMacro(&enc, 0);
+}
+
+static void
+PutInt64(int64 v)
 {
 	uint8		buf[9];
 
 	buf[0] = 1;
 	for (int i = 0; i < 8; i++)
 		buf[1 + i] = (uint8) ((uint64) v >> (56 - 8 * i));
-	EVP_DigestUpdate(ctx, buf, sizeof(buf));
+	appendBinaryStringInfo(&enc, (const char *) buf, sizeof(buf));
 }
 
 static void
-PutTime(EVP_MD_CTX *ctx, TimestampTz t)
+PutTime(TimestampTz t)
 {
-	PutInt64(ctx, t + UNIX_EPOCH_OFFSET_US);
+	PutInt64(t + UNIX_EPOCH_OFFSET_US);
 }
 
 static void
-PutUuid(EVP_MD_CTX *ctx, const pg_uuid_t *u)
+PutUuid(const pg_uuid_t *u)
 {
-	uint8		buf[1 + UUID_LEN];
+	appendStringInfoCharMacro(&enc, 1);
+	appendBinaryStringInfo(&enc, (const char *) u->data, UUID_LEN);
+}
 
-	buf[0] = 1;
-	memcpy(buf + 1, u->data, UUID_LEN);
-	EVP_DigestUpdate(ctx, buf, sizeof(buf));
+/* The length of bytes appended since start, into the 4 bytes before them. */
+static void
+PatchLength(int start)
+{
+	uint32		len = (uint32) (enc.len - start);
+	uint8	   *p = (uint8 *) enc.data + start - 4;
+
+	p[0] = (uint8) (len >> 24);
+	p[1] = (uint8) (len >> 16);
+	p[2] = (uint8) (len >> 8);
+	p[3] = (uint8) len;
+}
+
+/* 0x01 and room for a length: the text follows, then PatchLength(the offset returned). */
+static int
+BeginBytes(void)
+{
+	appendBinaryStringInfo(&enc, "\001\0\0\0\0", 5);
+	return enc.len;
 }
 
 static void
-PutBytes(EVP_MD_CTX *ctx, const char *p, size_t len)
+PutBytes(const char *p, size_t len)
 {
-	uint8		buf[5];
+	int			start = BeginBytes();
 
-	buf[0] = 1;
-	buf[1] = (uint8) (len >> 24);
-	buf[2] = (uint8) (len >> 16);
-	buf[3] = (uint8) (len >> 8);
-	buf[4] = (uint8) len;
-	EVP_DigestUpdate(ctx, buf, sizeof(buf));
-	EVP_DigestUpdate(ctx, p, len);
+	appendBinaryStringInfo(&enc, p, len);
+	PatchLength(start);
 }
 
 static EVP_MD_CTX *
@@ -147,15 +183,18 @@ NewDigest(void)
 
 	if (ctx == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		elog(ERROR, "could not fetch SHA-256");	/* internal error */
 	return ctx;
 }
 
+/* Start hashing what enc holds; more may follow with EVP_DigestUpdate. */
 static void
-DigestBegin(EVP_MD_CTX *ctx, const char *prefix, size_t len)
+DigestEncoded(EVP_MD_CTX *ctx)
 {
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		elog(ERROR, "could not initialise SHA-256");	/* internal error */
-	EVP_DigestUpdate(ctx, prefix, len);
+	if (EVP_DigestInit_ex(ctx, sha256, NULL) != 1 ||
+		EVP_DigestUpdate(ctx, enc.data, enc.len) != 1)
+		elog(ERROR, "could not compute SHA-256");	/* internal error */
 }
 
 static void
@@ -186,11 +225,11 @@ typedef struct AuditRow
 } AuditRow;
 
 static void
-PutTextDatum(EVP_MD_CTX *ctx, Datum d)
+PutTextDatum(Datum d)
 {
 	text	   *t = DatumGetTextPP(d);
 
-	PutBytes(ctx, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	PutBytes(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
 /*
@@ -204,7 +243,7 @@ PutTextDatum(EVP_MD_CTX *ctx, Datum d)
 static void
 RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 {
-	DigestBegin(ctx, ROW_PREFIX, sizeof(ROW_PREFIX) - 1);
+	EncodeBegin(ROW_PREFIX, sizeof(ROW_PREFIX) - 1);
 	for (int i = 0; i < ROW_NCOLUMNS; i++)
 	{
 		Datum		d = row->values[i];
@@ -213,7 +252,7 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 			continue;
 		if (row->nulls[i])
 		{
-			PutNull(ctx);
+			PutNull();
 			continue;
 		}
 		switch (i)
@@ -221,37 +260,36 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 			case 0:				/* id */
 			case 3:				/* entity_id */
 			case 11:			/* actor_id */
-				PutUuid(ctx, DatumGetUUIDP(d));
+				PutUuid(DatumGetUUIDP(d));
 				break;
 			case 2:				/* entity_type */
 			case 4:				/* action */
 			case 7:				/* user_agent */
 			case 9:				/* db_role */
-				PutTextDatum(ctx, d);
+				PutTextDatum(d);
 				break;
 			case 5:				/* changes: jsonb's text output */
 				{
 					Jsonb	   *jb = DatumGetJsonbP(d);
-					StringInfoData s;
+					int			start = BeginBytes();
 
-					initStringInfo(&s);
-					(void) JsonbToCString(&s, &jb->root, VARSIZE(jb));
-					PutBytes(ctx, s.data, s.len);
+					(void) JsonbToCString(&enc, &jb->root, VARSIZE(jb));
+					PatchLength(start);
 					break;
 				}
 			case 6:				/* ip_address: inet's text output */
 				{
 					char	   *s = DatumGetCString(DirectFunctionCall1(inet_out, d));
 
-					PutBytes(ctx, s, strlen(s));
+					PutBytes(s, strlen(s));
 					break;
 				}
 			case 8:				/* created_at */
-				PutTime(ctx, DatumGetTimestampTz(d));
+				PutTime(DatumGetTimestampTz(d));
 				break;
 			case 10:			/* txid */
 			case 12:			/* origin */
-				PutInt64(ctx, DatumGetInt64(d));
+				PutInt64(DatumGetInt64(d));
 				break;
 		}
 	}
@@ -259,6 +297,7 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 		memset(out->id.data, 0, UUID_LEN);	/* id is NOT NULL: can't happen */
 	else
 		memcpy(out->id.data, DatumGetUUIDP(row->values[0])->data, UUID_LEN);
+	DigestEncoded(ctx);
 	DigestEnd(ctx, out->digest);
 }
 
@@ -301,42 +340,43 @@ KindName(char kind)
 static void
 BlockHash(EVP_MD_CTX *ctx, const ChainBlock *b, const RowDigest *rows, int64 nrows, uint8 *out)
 {
-	DigestBegin(ctx, BLOCK_PREFIX, sizeof(BLOCK_PREFIX) - 1);
-	PutInt64(ctx, b->block_no);
-	PutInt64(ctx, b->epoch);
-	PutBytes(ctx, KindName(b->kind), strlen(KindName(b->kind)));
+	EncodeBegin(BLOCK_PREFIX, sizeof(BLOCK_PREFIX) - 1);
+	PutInt64(b->block_no);
+	PutInt64(b->epoch);
+	PutBytes(KindName(b->kind), strlen(KindName(b->kind)));
 	if (b->origin_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutInt64(ctx, b->origin);
+		PutInt64(b->origin);
 	if (b->lo_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutInt64(ctx, b->txid_lo);
+		PutInt64(b->txid_lo);
 	if (b->hi_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutInt64(ctx, b->txid_hi);
+		PutInt64(b->txid_hi);
 	if (b->first_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutUuid(ctx, &b->first_id);
+		PutUuid(&b->first_id);
 	if (b->last_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutUuid(ctx, &b->last_id);
-	PutInt64(ctx, b->row_count);
+		PutUuid(&b->last_id);
+	PutInt64(b->row_count);
 	if (b->newest_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutTime(ctx, b->newest_at);
+		PutTime(b->newest_at);
 	if (b->pruned_null)
-		PutNull(ctx);
+		PutNull();
 	else
-		PutInt64(ctx, b->pruned_through);
-	PutInt64(ctx, b->sealed_by);
-	PutTime(ctx, b->sealed_at);
-	PutBytes(ctx, (const char *) b->prev_hash, HASH_LEN);
+		PutInt64(b->pruned_through);
+	PutInt64(b->sealed_by);
+	PutTime(b->sealed_at);
+	PutBytes((const char *) b->prev_hash, HASH_LEN);
+	DigestEncoded(ctx);
 	for (int64 i = 0; i < nrows; i++)
 		EVP_DigestUpdate(ctx, rows[i].digest, HASH_LEN);
 	DigestEnd(ctx, out);
@@ -610,7 +650,7 @@ CollectRow(HeapTuple tuple, TupleDesc desc, void *arg)
 	c->n++;
 }
 
-/* The rows of origin with txid in [lo, hi), digested, in txid order. */
+/* The rows of origin with txid in [lo, hi), digested. */
 static SealRow *
 CollectRows(EVP_MD_CTX *ctx, int64 origin, int64 lo, int64 hi, int64 *nrows)
 {
@@ -618,16 +658,24 @@ CollectRows(EVP_MD_CTX *ctx, int64 origin, int64 lo, int64 hi, int64 *nrows)
 	static const Oid types[3] = {INT8OID, INT8OID, INT8OID};
 	Datum		args[3] = {Int64GetDatum(origin), Int64GetDatum(lo), Int64GetDatum(hi)};
 	Collect		c = {ctx, NULL, NULL, 0, 0};
+	int			nest;
 
 	c.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "smarthub seal row", ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * Through the BRIN index on txid, even before ANALYZE has seen a new
+	 * partition (a seq scan of it every second otherwise): for this query
+	 * only, as a function's SET clause would.
+	 */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	ForEachRow(SmarthubKeepPlan(&plan, "SELECT " ROW_COLUMNS " FROM smarthub.audit_logs"
 								" WHERE origin OPERATOR(pg_catalog.=) $1"
 								"   AND txid OPERATOR(pg_catalog.>=) $2 AND txid OPERATOR(pg_catalog.<) $3",
 								3, types),
 			   args, false, CollectRow, &c);
+	AtEOXact_GUC(true, nest);
 	MemoryContextDelete(c.rowcxt);
-	if (c.n > 1)
-		qsort(c.rows, c.n, sizeof(SealRow), SealRowTxidCmp);
 	*nrows = c.n;
 	return c.rows;
 }
@@ -715,6 +763,27 @@ SealRange(EVP_MD_CTX *ctx, ChainHead *head, int64 epoch, int64 origin, int64 lo,
 			pfree(rows);
 		return 0;
 	}
+	/* no cut within the rows' times (the usual case): one block, no need of txid order */
+	{
+		TimestampTz first = rows[0].created_at;
+		TimestampTz last = rows[0].created_at;
+
+		for (int64 i = 1; i < n; i++)
+		{
+			first = Min(first, rows[i].created_at);
+			last = Max(last, rows[i].created_at);
+		}
+		if (NextCut(first, split_before) > last)
+			start = n;			/* skips the loop below */
+		else if (n > 1)
+			qsort(rows, n, sizeof(SealRow), SealRowTxidCmp);
+	}
+	if (start == n)
+	{
+		SealBlock(ctx, head, epoch, origin, lo, hi, rows, n);
+		pfree(rows);
+		return n;
+	}
 	newest = rows[0].created_at;
 	cut = NextCut(newest, split_before);
 	for (int64 i = 1; i < n; i++)
@@ -739,6 +808,83 @@ SealRange(EVP_MD_CTX *ctx, ChainHead *head, int64 epoch, int64 origin, int64 lo,
 	SealBlock(ctx, head, epoch, origin, block_lo, hi, rows + start, n - start);
 	pfree(rows);
 	return n;
+}
+
+/*
+ * A seal finds its rows through the BRIN index on txid, which reads every
+ * page range not yet summarized in full: all that was written since the
+ * last VACUUM, which autovacuum lets grow to a fifth of the table.  So each
+ * seal summarizes the ranges completed since the one before.  Complete ones
+ * only: a row inserted into a summarized range updates its summary, which
+ * would put work on the writers' path.  The lock is the one VACUUM and
+ * ANALYZE take: a partition one of them holds is left to the next seal.
+ */
+typedef struct SummarizedUpTo
+{
+	Oid			heap;
+	BlockNumber next;			/* ranges before this block are summarized */
+} SummarizedUpTo;
+
+static SummarizedUpTo summarized[64];
+static int	nsummarized = 0;
+
+static void
+SummarizeCompleteRanges(void)
+{
+	static SPIPlanPtr plan = NULL;
+	SPITupleTable *tuptable;
+	uint64		n;
+
+	if (SPI_execute_plan(SmarthubKeepPlan(&plan,
+										  "SELECT i.indexrelid, i.indrelid FROM pg_catalog.pg_inherits h"
+										  "  JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) h.inhrelid"
+										  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
+										  "  JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam"
+										  " WHERE h.inhparent OPERATOR(pg_catalog.=) 'smarthub.audit_logs'::pg_catalog.regclass"
+										  "   AND a.amname OPERATOR(pg_catalog.=) 'brin'", 0, NULL),
+						 NULL, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the audit log's BRIN indexes");	/* internal error */
+	tuptable = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Oid			index = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
+		Oid			heap = DatumGetObjectId(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull));
+		Relation	rel;
+		BlockNumber per_range;
+		BlockNumber complete;
+		int			k;
+
+		if (!ConditionalLockRelationOid(heap, ShareUpdateExclusiveLock))
+			continue;
+		rel = index_open(index, AccessShareLock);
+		per_range = BrinGetPagesPerRange(rel);
+		index_close(rel, AccessShareLock);
+		rel = table_open(heap, NoLock);
+		complete = RelationGetNumberOfBlocks(rel);
+		table_close(rel, NoLock);
+		complete -= complete % per_range;
+		for (k = 0; k < nsummarized; k++)
+			if (summarized[k].heap == heap)
+				break;
+		if (k == nsummarized)
+		{
+			if (nsummarized == lengthof(summarized))
+				k = nsummarized - 1;	/* a log of more partitions: the last slot serves the rest */
+			else
+				nsummarized++;
+			summarized[k].heap = heap;
+			summarized[k].next = 0;
+		}
+		for (BlockNumber blk = summarized[k].next; blk < complete; blk += per_range)
+		{
+			CHECK_FOR_INTERRUPTS();
+			(void) DirectFunctionCall2(brin_summarize_range, ObjectIdGetDatum(index), Int64GetDatum((int64) blk));
+		}
+		summarized[k].next = Max(summarized[k].next, complete);
+		UnlockRelationOid(heap, ShareUpdateExclusiveLock);
+	}
 }
 
 /* Where the next block of origin starts: the end of its last one, or 0. */
@@ -791,6 +937,7 @@ SealChain(TimestampTz split_before)
 						 "::pg_catalog.text::pg_catalog.int8", false, 0, NULL, NULL, NULL);
 	/* after the horizon: every row the blocks take was committed before it */
 	head.sealed_at = GetCurrentTimestamp();
+	SummarizeCompleteRanges();
 
 	ctx = NewDigest();
 	PG_TRY();

@@ -5,4 +5,5 @@ SELECT smarthub.set_current_user(id) FROM bench_audit.identity;
 \set identity_set 1
 \endif
 \set i random(1, 100000)
-UPDATE bench_audit.users_smarthub SET first_name = 'F' || :i || '-' || :client_id WHERE id = md5(:i::text)::uuid;
+\set n random(1, 2000000000)
+UPDATE bench_audit.users_smarthub SET first_name = 'F' || :n WHERE id = md5(:i::text)::uuid;

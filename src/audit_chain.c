@@ -40,7 +40,9 @@
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
+#include "nodes/params.h"
 #include "common/base64.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -512,6 +514,8 @@ typedef struct ChainHead
 	int64		block_no;
 	int64		epoch;
 	int64		sealed_by;
+	bool		seal_of_self;	/* a seal block of this cluster's rows ... */
+	int64		txid_hi;		/* ... ending there */
 	uint8		hash[HASH_LEN];
 } ChainHead;
 
@@ -563,36 +567,87 @@ ReadHead(ChainHead *head)
 		head->block_no = b.block_no;
 		head->epoch = b.epoch;
 		head->sealed_by = b.sealed_by;
+		head->seal_of_self = b.kind == 's' && !b.origin_null && !b.hi_null &&
+			b.origin == (int64) GetSystemIdentifier();
+		head->txid_hi = b.txid_hi;
 		memcpy(head->hash, b.block_hash, HASH_LEN);
 	}
 }
 
-/* fn(tuple, desc, arg) for each row the kept plan returns, read through a cursor. */
-typedef void (*RowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
+/*
+ * fn(values, nulls, arg) for each row the kept plan returns, straight from
+ * the executor's slot: a cursor would copy each of a million rows into a
+ * tuple table first.  fn runs in the caller's memory context.
+ */
+typedef void (*RowFn) (Datum *values, bool *nulls, TupleDesc desc, void *arg);
+
+typedef struct RowReceiver
+{
+	DestReceiver pub;
+	RowFn		fn;
+	void	   *arg;
+	MemoryContext cxt;
+} RowReceiver;
+
+static bool
+RowReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	RowReceiver *r = (RowReceiver *) self;
+	MemoryContext oldcxt;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getallattrs(slot);
+	oldcxt = MemoryContextSwitchTo(r->cxt);
+	r->fn(slot->tts_values, slot->tts_isnull, slot->tts_tupleDescriptor, r->arg);
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+static void
+RowStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+RowShutdown(DestReceiver *self)
+{
+}
 
 static void
 ForEachRow(SPIPlanPtr plan, Datum *args, bool read_only, RowFn fn, void *arg)
 {
-	Portal		portal = SPI_cursor_open(NULL, plan, args, NULL, read_only);
+	RowReceiver r;
+	SPIExecuteOptions options;
+	int			nargs = SPI_getargcount(plan);
+	int			rc;
 
-	for (;;)
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = RowReceive;
+	r.pub.rStartup = RowStartup;
+	r.pub.rShutdown = RowShutdown;
+	r.pub.rDestroy = RowShutdown;
+	r.pub.mydest = DestNone;
+	r.fn = fn;
+	r.arg = arg;
+	r.cxt = CurrentMemoryContext;
+	memset(&options, 0, sizeof(options));
+	if (nargs > 0)
 	{
-		SPITupleTable *tuptable;
-		uint64		n;
-
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		tuptable = SPI_tuptable;
-		n = SPI_processed;
-		if (n == 0)
-			break;
-		for (uint64 i = 0; i < n; i++)
+		options.params = makeParamList(nargs);
+		for (int i = 0; i < nargs; i++)
 		{
-			CHECK_FOR_INTERRUPTS();
-			fn(tuptable->vals[i], tuptable->tupdesc, arg);
+			options.params->params[i].value = args[i];
+			options.params->params[i].isnull = false;
+			options.params->params[i].pflags = PARAM_FLAG_CONST;
+			options.params->params[i].ptype = SPI_getargtypeid(plan, i);
 		}
-		SPI_freetuptable(tuptable);
 	}
-	SPI_cursor_close(portal);
+	options.read_only = read_only;
+	options.dest = (DestReceiver *) &r;
+	rc = SPI_execute_plan_extended(plan, &options);
+	/* a SELECT whose rows go to a receiver of DestNone reports SPI_OK_UTILITY */
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+		elog(ERROR, "chain scan failed: %s", SPI_result_code_string(rc));	/* internal error */
 }
 
 /* A row to seal: its digest, and where it falls among transactions and in time. */
@@ -628,7 +683,7 @@ typedef struct Collect
 } Collect;
 
 static void
-CollectRow(HeapTuple tuple, TupleDesc desc, void *arg)
+CollectRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 {
 	Collect    *c = arg;
 	AuditRow	row;
@@ -641,7 +696,8 @@ CollectRow(HeapTuple tuple, TupleDesc desc, void *arg)
 			: repalloc_huge(c->rows, c->cap * sizeof(SealRow));
 	}
 	oldcxt = MemoryContextSwitchTo(c->rowcxt);
-	heap_deform_tuple(tuple, desc, row.values, row.nulls);
+	memcpy(row.values, values, sizeof(row.values));
+	memcpy(row.nulls, nulls, sizeof(row.nulls));
 	RowDigestCompute(c->ctx, &row, &c->rows[c->n].d);
 	c->rows[c->n].txid = DatumGetInt64(row.values[10]);
 	c->rows[c->n].created_at = DatumGetTimestampTz(row.values[8]);
@@ -662,13 +718,16 @@ CollectRows(EVP_MD_CTX *ctx, int64 origin, int64 lo, int64 hi, int64 *nrows)
 
 	c.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "smarthub seal row", ALLOCSET_DEFAULT_SIZES);
 	/*
-	 * Through the BRIN index on txid, even before ANALYZE has seen a new
-	 * partition (a seq scan of it every second otherwise): for this query
-	 * only, as a function's SET clause would.
+	 * A seal of a few transactions (every second's) goes through the BRIN
+	 * index on txid, even before ANALYZE has seen a new partition (a seq scan
+	 * of it every second otherwise): for this query only, as a function's
+	 * SET clause would.  A seal of many (the first after an upgrade) is left
+	 * to the planner, whose seq scan then reads less.
 	 */
 	nest = NewGUCNestLevel();
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	if (hi - lo < 1000000)
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
 	ForEachRow(SmarthubKeepPlan(&plan, "SELECT " ROW_COLUMNS " FROM smarthub.audit_logs"
 								" WHERE origin OPERATOR(pg_catalog.=) $1"
 								"   AND txid OPERATOR(pg_catalog.>=) $2 AND txid OPERATOR(pg_catalog.<) $3",
@@ -717,6 +776,8 @@ SealBlock(EVP_MD_CTX *ctx, ChainHead *head, int64 epoch, int64 origin, int64 lo,
 	head->block_no = b.block_no;
 	head->epoch = b.epoch;
 	head->sealed_by = b.sealed_by;
+	head->seal_of_self = origin == (int64) GetSystemIdentifier();
+	head->txid_hi = hi;
 	memcpy(head->hash, b.block_hash, HASH_LEN);
 }
 
@@ -967,7 +1028,8 @@ SealChain(TimestampTz split_before)
 				sealed += SealRange(ctx, &head, epoch, head.sealed_by, prev_lo, prev_max + 1,
 									split_before);
 		}
-		lo = OriginSealedBelow(self);
+		/* usually the head says; else (a purge block, a new epoch) the chain does */
+		lo = head.seal_of_self ? head.txid_hi : OriginSealedBelow(self);
 		sealed += SealRange(ctx, &head, epoch, self, lo, horizon, split_before);
 	}
 	PG_FINALLY();
@@ -1197,13 +1259,15 @@ RangeCmp(const void *a, const void *b)
 
 /* One row of audit_blocks, in block_no order: numbering, links, and the seal blocks whose rows remain. */
 static void
-VerifyBlockRow(HeapTuple tuple, TupleDesc desc, void *arg)
+VerifyBlockRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 {
 	Verify	   *v = arg;
 	ChainBlock	b;
 	int			k;
+	HeapTuple	tuple = heap_form_tuple(desc, values, nulls);
 
 	BlockFromTuple(tuple, desc, &b);
+	heap_freetuple(tuple);
 	v->total_blocks++;
 	if (b.block_no != v->expect)
 	{
@@ -1357,7 +1421,7 @@ FinishBlock(Verify *v, VerifyBlock *vb)
 
 /* One audit row, into its block; the block finished as its last row arrives. */
 static void
-VerifyAuditRow(HeapTuple tuple, TupleDesc desc, void *arg)
+VerifyAuditRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 {
 	Verify	   *v = arg;
 	AuditRow	row;
@@ -1366,7 +1430,8 @@ VerifyAuditRow(HeapTuple tuple, TupleDesc desc, void *arg)
 	int64		txid;
 	MemoryContext oldcxt;
 
-	heap_deform_tuple(tuple, desc, row.values, row.nulls);
+	memcpy(row.values, values, sizeof(row.values));
+	memcpy(row.nulls, nulls, sizeof(row.nulls));
 	origin = DatumGetInt64(row.values[12]);
 	txid = DatumGetInt64(row.values[10]);
 	vb = FindBlock(v, origin, txid);

@@ -1,0 +1,3 @@
+-- smarthub's verification of the whole chain.
+\timing on
+SELECT ok, blocks, rows FROM smarthub.audit_verify();

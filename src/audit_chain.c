@@ -718,14 +718,15 @@ CollectRows(EVP_MD_CTX *ctx, int64 origin, int64 lo, int64 hi, int64 *nrows)
 
 	c.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "smarthub seal row", ALLOCSET_DEFAULT_SIZES);
 	/*
-	 * A seal of a few transactions (every second's) goes through the BRIN
-	 * index on txid, even before ANALYZE has seen a new partition (a seq scan
-	 * of it every second otherwise): for this query only, as a function's
-	 * SET clause would.  A seal of many (the first after an upgrade) is left
-	 * to the planner, whose seq scan then reads less.
+	 * A seal that continues the chain (every second's) goes through the
+	 * BRIN index on txid, even before ANALYZE has seen a new partition (a
+	 * seq scan of it every second otherwise): for this query only, as a
+	 * function's SET clause would.  An origin's first seal, which takes all
+	 * its rows (the first after an upgrade), is left to the planner, whose
+	 * seq scan then reads less.
 	 */
 	nest = NewGUCNestLevel();
-	if (hi - lo < 1000000)
+	if (lo > 0)
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
 	ForEachRow(SmarthubKeepPlan(&plan, "SELECT " ROW_COLUMNS " FROM smarthub.audit_logs"

@@ -152,7 +152,7 @@ check "openssl refuses a checkpoint whose rows were changed" refused "$(pkeyutl_
 
 # -- anchors -------------------------------------------------------------------------------------------
 check "verify against the checkpoint: ok" "true $last $(q $db "SELECT count(*) FROM smarthub.audit_logs") -" "$(verify "'$(cat "$cp")'")"
-check "a checkpoint whose signature does not verify: not ok" "f" \
+check "a checkpoint whose signature does not verify: audit_verify says false" "f" \
     "$(q $db "SELECT ok FROM smarthub.audit_verify('$(cat "$SMARTHUB_CLUSTER/chain_forged.json")')")"
 check "... and the reason says so" "the anchor's signature does not verify with the keyring's signing key" \
     "$(q $db "SELECT reason FROM smarthub.audit_verify('$(cat "$SMARTHUB_CLUSTER/chain_forged.json")')")"

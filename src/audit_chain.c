@@ -67,7 +67,6 @@
 #include "smarthub.h"
 
 #define HASH_LEN 32
-#define FETCH_ROWS 10000
 /* PostgreSQL counts microseconds from 2000-01-01; the encoding from 1970-01-01 (Unix). */
 #define UNIX_EPOCH_OFFSET_US INT64CONST(946684800000000)
 
@@ -85,6 +84,7 @@ static const char CHECKPOINT_FORMAT[] = "smarthub-audit-checkpoint-v1";
 #define BLOCK_COLUMNS \
 	"block_no, epoch, kind, origin, txid_lo, txid_hi, first_id, last_id, row_count," \
 	" newest_at, pruned_through, sealed_by, sealed_at, prev_hash, block_hash"
+#define BLOCK_NCOLUMNS 15
 
 /* ---- settings of the sealer worker ---- */
 static char *seal_database = NULL;
@@ -219,13 +219,6 @@ RowDigestCmp(const void *a, const void *b)
 	return memcmp(((const RowDigest *) a)->id.data, ((const RowDigest *) b)->id.data, UUID_LEN);
 }
 
-/* The fields of one row fetched with ROW_COLUMNS. */
-typedef struct AuditRow
-{
-	Datum		values[ROW_NCOLUMNS];
-	bool		nulls[ROW_NCOLUMNS];
-} AuditRow;
-
 static void
 PutTextDatum(Datum d)
 {
@@ -235,7 +228,7 @@ PutTextDatum(Datum d)
 }
 
 /*
- * The digest of one audit row; per-row allocations go to the current
+ * The digest of one audit row (its ROW_COLUMNS); per-row allocations go to the current
  * context.  Every column but user_id: its foreign key sets it NULL when the
  * user is deleted, which must not read as tampering.  actor_id, which
  * nothing changes, says who acted, and verification checks that user_id is
@@ -243,16 +236,16 @@ PutTextDatum(Datum d)
  * user_id is not covered).
  */
 static void
-RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
+RowDigestCompute(EVP_MD_CTX *ctx, const Datum *values, const bool *nulls, RowDigest *out)
 {
 	EncodeBegin(ROW_PREFIX, sizeof(ROW_PREFIX) - 1);
 	for (int i = 0; i < ROW_NCOLUMNS; i++)
 	{
-		Datum		d = row->values[i];
+		Datum		d = values[i];
 
 		if (i == 1)
 			continue;
-		if (row->nulls[i])
+		if (nulls[i])
 		{
 			PutNull();
 			continue;
@@ -295,10 +288,10 @@ RowDigestCompute(EVP_MD_CTX *ctx, const AuditRow *row, RowDigest *out)
 				break;
 		}
 	}
-	if (row->nulls[0])
+	if (nulls[0])
 		memset(out->id.data, 0, UUID_LEN);	/* id is NOT NULL: can't happen */
 	else
-		memcpy(out->id.data, DatumGetUUIDP(row->values[0])->data, UUID_LEN);
+		memcpy(out->id.data, DatumGetUUIDP(values[0])->data, UUID_LEN);
 	DigestEncoded(ctx);
 	DigestEnd(ctx, out->digest);
 }
@@ -385,10 +378,8 @@ BlockHash(EVP_MD_CTX *ctx, const ChainBlock *b, const RowDigest *rows, int64 nro
 }
 
 static void
-GetHash(HeapTuple tup, TupleDesc desc, int attno, uint8 *out, bool *wellformed)
+GetHash(Datum d, bool isnull, uint8 *out, bool *wellformed)
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, attno, &isnull);
 	bytea	   *b;
 
 	memset(out, 0, HASH_LEN);
@@ -404,38 +395,40 @@ GetHash(HeapTuple tup, TupleDesc desc, int attno, uint8 *out, bool *wellformed)
 		memcpy(out, VARDATA_ANY(b), HASH_LEN);
 }
 
-/* A row of audit_blocks, selected with BLOCK_COLUMNS, into *b. */
+/* A row of audit_blocks, its BLOCK_COLUMNS, into *b. */
 static void
-BlockFromTuple(HeapTuple tup, TupleDesc desc, ChainBlock *b)
+BlockFromValues(const Datum *values, const bool *nulls, ChainBlock *b)
 {
-	bool		isnull;
-	char	   *kind;
+	text	   *kind = DatumGetTextPP(values[2]);
+	int			kindlen = VARSIZE_ANY_EXHDR(kind);
 
 	memset(b, 0, sizeof(*b));
-	b->block_no = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	b->epoch = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-	kind = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
-	b->kind = strcmp(kind, "seal") == 0 ? 's' : strcmp(kind, "purge") == 0 ? 'p' : '?';
-	b->origin = DatumGetInt64(SPI_getbinval(tup, desc, 4, &b->origin_null));
-	b->txid_lo = DatumGetInt64(SPI_getbinval(tup, desc, 5, &b->lo_null));
-	b->txid_hi = DatumGetInt64(SPI_getbinval(tup, desc, 6, &b->hi_null));
-	{
-		Datum		d = SPI_getbinval(tup, desc, 7, &b->first_null);
-
-		if (!b->first_null)
-			memcpy(&b->first_id, DatumGetUUIDP(d), UUID_LEN);
-		d = SPI_getbinval(tup, desc, 8, &b->last_null);
-		if (!b->last_null)
-			memcpy(&b->last_id, DatumGetUUIDP(d), UUID_LEN);
-	}
-	b->row_count = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
-	b->newest_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 10, &b->newest_null));
-	b->pruned_through = DatumGetInt64(SPI_getbinval(tup, desc, 11, &b->pruned_null));
-	b->sealed_by = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
-	b->sealed_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 13, &isnull));
+	b->block_no = DatumGetInt64(values[0]);
+	b->epoch = DatumGetInt64(values[1]);
+	b->kind = kindlen == 4 && memcmp(VARDATA_ANY(kind), "seal", 4) == 0 ? 's'
+		: kindlen == 5 && memcmp(VARDATA_ANY(kind), "purge", 5) == 0 ? 'p' : '?';
+	b->origin_null = nulls[3];
+	b->origin = nulls[3] ? 0 : DatumGetInt64(values[3]);
+	b->lo_null = nulls[4];
+	b->txid_lo = nulls[4] ? 0 : DatumGetInt64(values[4]);
+	b->hi_null = nulls[5];
+	b->txid_hi = nulls[5] ? 0 : DatumGetInt64(values[5]);
+	b->first_null = nulls[6];
+	if (!nulls[6])
+		memcpy(&b->first_id, DatumGetUUIDP(values[6]), UUID_LEN);
+	b->last_null = nulls[7];
+	if (!nulls[7])
+		memcpy(&b->last_id, DatumGetUUIDP(values[7]), UUID_LEN);
+	b->row_count = DatumGetInt64(values[8]);
+	b->newest_null = nulls[9];
+	b->newest_at = nulls[9] ? 0 : DatumGetTimestampTz(values[9]);
+	b->pruned_null = nulls[10];
+	b->pruned_through = nulls[10] ? 0 : DatumGetInt64(values[10]);
+	b->sealed_by = DatumGetInt64(values[11]);
+	b->sealed_at = DatumGetTimestampTz(values[12]);
 	b->hashes_wellformed = true;
-	GetHash(tup, desc, 14, b->prev_hash, &b->hashes_wellformed);
-	GetHash(tup, desc, 15, b->block_hash, &b->hashes_wellformed);
+	GetHash(values[13], nulls[13], b->prev_hash, &b->hashes_wellformed);
+	GetHash(values[14], nulls[14], b->block_hash, &b->hashes_wellformed);
 }
 
 static bytea *
@@ -561,9 +554,12 @@ ReadHead(ChainHead *head)
 		return;
 	}
 	{
-		ChainBlock		b;
+		ChainBlock	b;
+		Datum		values[BLOCK_NCOLUMNS];
+		bool		nulls[BLOCK_NCOLUMNS];
 
-		BlockFromTuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &b);
+		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
+		BlockFromValues(values, nulls, &b);
 		head->block_no = b.block_no;
 		head->epoch = b.epoch;
 		head->sealed_by = b.sealed_by;
@@ -686,7 +682,6 @@ static void
 CollectRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 {
 	Collect    *c = arg;
-	AuditRow	row;
 	MemoryContext oldcxt;
 
 	if (c->n == c->cap)
@@ -696,11 +691,9 @@ CollectRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 			: repalloc_huge(c->rows, c->cap * sizeof(SealRow));
 	}
 	oldcxt = MemoryContextSwitchTo(c->rowcxt);
-	memcpy(row.values, values, sizeof(row.values));
-	memcpy(row.nulls, nulls, sizeof(row.nulls));
-	RowDigestCompute(c->ctx, &row, &c->rows[c->n].d);
-	c->rows[c->n].txid = DatumGetInt64(row.values[10]);
-	c->rows[c->n].created_at = DatumGetTimestampTz(row.values[8]);
+	RowDigestCompute(c->ctx, values, nulls, &c->rows[c->n].d);
+	c->rows[c->n].txid = DatumGetInt64(values[10]);
+	c->rows[c->n].created_at = DatumGetTimestampTz(values[8]);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(c->rowcxt);
 	c->n++;
@@ -745,7 +738,7 @@ static void
 SealBlock(EVP_MD_CTX *ctx, ChainHead *head, int64 epoch, int64 origin, int64 lo, int64 hi,
 		  SealRow *rows, int64 n)
 {
-	ChainBlock		b;
+	ChainBlock	b;
 	RowDigest  *digests;
 
 	memset(&b, 0, sizeof(b));
@@ -1042,8 +1035,8 @@ SealChain(TimestampTz split_before)
 }
 
 /* Whether this database has smarthub 1.1's chain (a 1.0 database on this library has not). */
-static bool
-ChainInstalled(void)
+bool
+SmarthubAuditChainInstalled(void)
 {
 	Oid			nsp = get_namespace_oid(SMARTHUB_SCHEMA, true);
 
@@ -1053,7 +1046,7 @@ ChainInstalled(void)
 static void
 RequireChain(void)
 {
-	if (!ChainInstalled())
+	if (!SmarthubAuditChainInstalled())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this database has no smarthub.audit_blocks"),
@@ -1078,12 +1071,6 @@ smarthub_audit_seal(PG_FUNCTION_ARGS)
 }
 
 /* ---- retention ---- */
-
-bool
-SmarthubAuditChainInstalled(void)
-{
-	return ChainInstalled();
-}
 
 /*
  * Before purge_audit_logs deletes anything: seal, splitting at the cutoff,
@@ -1158,7 +1145,7 @@ SmarthubAuditPruneRecord(const SmarthubPrune *prune, int64 rows)
 {
 	EVP_MD_CTX *ctx = NewDigest();
 	ChainHead	head;
-	ChainBlock		b;
+	ChainBlock	b;
 
 	ReadHead(&head);
 	memset(&b, 0, sizeof(b));
@@ -1186,7 +1173,7 @@ SmarthubAuditPruneRecord(const SmarthubPrune *prune, int64 rows)
 
 typedef struct VerifyBlock
 {
-	ChainBlock		b;
+	ChainBlock	b;
 	RowDigest  *rows;			/* collected so far; NULL once finished */
 	int64		nrows;
 	int64		cap;
@@ -1208,7 +1195,6 @@ typedef struct Verify
 	int64		bad_block;		/* the least block found bad */
 	char	   *reason;
 	int64		head_no;
-	uint8		head_hash[HASH_LEN];
 	struct
 	{
 		int64		origin;
@@ -1265,10 +1251,8 @@ VerifyBlockRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 	Verify	   *v = arg;
 	ChainBlock	b;
 	int			k;
-	HeapTuple	tuple = heap_form_tuple(desc, values, nulls);
 
-	BlockFromTuple(tuple, desc, &b);
-	heap_freetuple(tuple);
+	BlockFromValues(values, nulls, &b);
 	v->total_blocks++;
 	if (b.block_no != v->expect)
 	{
@@ -1288,7 +1272,6 @@ VerifyBlockRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 	v->prev_epoch = b.epoch;
 	memcpy(v->prev, b.block_hash, HASH_LEN);
 	v->head_no = b.block_no;
-	memcpy(v->head_hash, b.block_hash, HASH_LEN);
 
 	if (b.kind == 'p')
 	{
@@ -1379,7 +1362,7 @@ FindBlock(Verify *v, int64 origin, int64 txid)
 	while (lo < hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
-		ChainBlock	   *b = &v->by_range[mid]->b;
+		ChainBlock *b = &v->by_range[mid]->b;
 
 		if (b->origin < origin || (b->origin == origin && b->txid_hi <= txid))
 			lo = mid + 1;
@@ -1388,7 +1371,7 @@ FindBlock(Verify *v, int64 origin, int64 txid)
 	}
 	if (lo < v->nblocks)
 	{
-		ChainBlock	   *b = &v->by_range[lo]->b;
+		ChainBlock *b = &v->by_range[lo]->b;
 
 		if (b->origin == origin && b->txid_lo <= txid && txid < b->txid_hi)
 			return v->by_range[lo];
@@ -1400,7 +1383,7 @@ static void
 FinishBlock(Verify *v, VerifyBlock *vb)
 {
 	uint8		h[HASH_LEN];
-	ChainBlock	   *b = &vb->b;
+	ChainBlock *b = &vb->b;
 
 	vb->finished = true;
 	if (vb->nrows != b->row_count)
@@ -1425,16 +1408,13 @@ static void
 VerifyAuditRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 {
 	Verify	   *v = arg;
-	AuditRow	row;
 	VerifyBlock *vb;
 	int64		origin;
 	int64		txid;
 	MemoryContext oldcxt;
 
-	memcpy(row.values, values, sizeof(row.values));
-	memcpy(row.nulls, nulls, sizeof(row.nulls));
-	origin = DatumGetInt64(row.values[12]);
-	txid = DatumGetInt64(row.values[10]);
+	origin = DatumGetInt64(values[12]);
+	txid = DatumGetInt64(values[10]);
 	vb = FindBlock(v, origin, txid);
 	if (vb == NULL)
 	{
@@ -1468,12 +1448,12 @@ VerifyAuditRow(Datum *values, bool *nulls, TupleDesc desc, void *arg)
 			: repalloc_huge(vb->rows, vb->cap * sizeof(RowDigest));
 	}
 	/* user_id is not in the digest: the foreign key may only have set it NULL */
-	if (!row.nulls[1] && !row.nulls[11] &&
-		memcmp(DatumGetUUIDP(row.values[1])->data, DatumGetUUIDP(row.values[11])->data, UUID_LEN) != 0)
+	if (!nulls[1] && !nulls[11] &&
+		memcmp(DatumGetUUIDP(values[1])->data, DatumGetUUIDP(values[11])->data, UUID_LEN) != 0)
 		Bad(v, vb->b.block_no, "block %lld has a row whose user_id is neither NULL nor its actor_id",
 			(long long) vb->b.block_no);
 	oldcxt = MemoryContextSwitchTo(v->rowcxt);
-	RowDigestCompute(v->ctx, &row, &vb->rows[vb->nrows]);
+	RowDigestCompute(v->ctx, values, nulls, &vb->rows[vb->nrows]);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(v->rowcxt);
 	vb->nrows++;
@@ -1823,7 +1803,7 @@ smarthub_audit_sealer_main(Datum arg)
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "smarthub.audit_seal()");
-		if (ChainInstalled())
+		if (SmarthubAuditChainInstalled())
 		{
 			SmarthubSavedUser saved;
 

@@ -24,11 +24,15 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <openssl/rand.h>
 
 #include "common/base64.h"
@@ -77,6 +81,11 @@ static char *keyring_problem = NULL;	/* errdetail when BROKEN */
 static bool signing_key_present = false;
 static unsigned char signing_seed[KEY_BYTES];
 static bool keyring_exit_registered = false;
+/* jwt-hmac and jwt-sign lines, for jwt.c; the secrets are wiped with the keys. */
+static SmarthubJwtKeyLine *jwt_lines = NULL;
+static int	jwt_nlines = 0;
+static int	jwt_capacity = 0;	/* entries allocated: every secret in them is wiped */
+static uint64 keyring_generation = 0;	/* counts loads, so jwt.c knows when to re-read */
 
 /*
  * Nonces come from RAND_bytes, NONCE_POOL_SIZE at a time: OpenSSL 3's DRBG
@@ -116,6 +125,17 @@ typedef struct Envelope
 	const unsigned char *tag;
 } Envelope;
 
+static void
+JwtLinesWipe(void)
+{
+	for (int i = 0; i < jwt_capacity; i++)
+		if (jwt_lines[i].secret != NULL)
+			explicit_bzero(jwt_lines[i].secret, jwt_lines[i].secret_alloc);
+	jwt_lines = NULL;
+	jwt_nlines = 0;
+	jwt_capacity = 0;
+}
+
 /*
  * Zero and free the loaded keys (and any remembered problem).  Safe to call
  * at any time, including from the assign hook and at backend exit.
@@ -136,6 +156,7 @@ KeyringWipe(void)
 	keyring_status = KEYRING_UNLOADED;
 	explicit_bzero(signing_seed, sizeof(signing_seed));
 	signing_key_present = false;
+	JwtLinesWipe();
 }
 
 static void
@@ -177,6 +198,7 @@ KeyringRefuse(const char *path, const char *fmt,...)
 	keyring_current = -1;
 	explicit_bzero(signing_seed, sizeof(signing_seed));
 	signing_key_present = false;
+	JwtLinesWipe();
 	keyring_problem = MemoryContextStrdup(KeyringContext,
 										  psprintf("Keyring file \"%s\": %s.", path, problem));
 	keyring_status = KEYRING_BROKEN;
@@ -240,6 +262,104 @@ ParseKeyLine(const char *line, int len, KeyringKey *key)
 	return NULL;
 }
 
+/* Whether der is a PKCS#8 Ed25519 or P-256 private key (what issue_jwt signs with). */
+static bool
+SigningKeyUsable(const unsigned char *der, int len)
+{
+	EVP_PKEY   *pkey = d2i_AutoPrivateKey(NULL, &der, len);
+	char		group[32];
+	bool		ok;
+
+	ok = pkey != NULL &&
+		(EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 ||
+		 (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
+		  EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) == 1 &&
+		  strcmp(group, "prime256v1") == 0));
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return ok;
+}
+
+static char *
+KeyringStrndup(const char *p, int len)
+{
+	char	   *s = MemoryContextAlloc(KeyringContext, len + 1);
+
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* A JWT key id: 1 to 64 of [A-Za-z0-9._-], or "-" for none. */
+static bool
+JwtKidValid(const char *p, int len)
+{
+	if (len < 1 || len > 64)
+		return false;
+	for (int i = 0; i < len; i++)
+		if (!(isalnum((unsigned char) p[i]) || p[i] == '.' || p[i] == '_' || p[i] == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * Parse "jwt-hmac <issuer> <kid> <base64url secret>" or "jwt-sign <kid>
+ * <base64 PKCS#8 DER private key>" (fields separated by blanks) into *out,
+ * allocated in KeyringContext.  Returns NULL on success, else the problem.
+ */
+static const char *
+ParseJwtLine(const char *line, int len, SmarthubJwtKeyLine *out)
+{
+	const char *field[5];
+	int			flen[5];
+	int			nfields = 0;
+	int			i = 0;
+	bool		hmac;
+	const char *secret;
+	int			secret_len;
+	int			want;
+
+	while (i < len && nfields < 5)
+	{
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		field[nfields] = line + i;
+		while (i < len && line[i] != ' ' && line[i] != '\t')
+			i++;
+		flen[nfields] = (int) (line + i - field[nfields]);
+		nfields++;
+	}
+	hmac = flen[0] == 8 && strncmp(field[0], "jwt-hmac", 8) == 0;
+	if (!hmac && !(flen[0] == 8 && strncmp(field[0], "jwt-sign", 8) == 0))
+		return "unknown line type (expected jwt-hmac or jwt-sign)";
+	want = hmac ? 4 : 3;
+	if (nfields != want || i < len)
+		return hmac ? "expected \"jwt-hmac <issuer> <key id or -> <base64url secret>\""
+			: "expected \"jwt-sign <key id or -> <base64 PKCS#8 DER private key>\"";
+	memset(out, 0, sizeof(*out));
+	out->kind = hmac ? SMARTHUB_JWT_HMAC : SMARTHUB_JWT_SIGN;
+	if (hmac)
+		out->issuer = KeyringStrndup(field[1], flen[1]);
+	if (!JwtKidValid(field[want - 2], flen[want - 2]))
+		return "the key id must be 1 to 64 letters, digits, '.', '_' or '-'";
+	if (!(flen[want - 2] == 1 && field[want - 2][0] == '-'))
+		out->kid = KeyringStrndup(field[want - 2], flen[want - 2]);
+	secret = field[want - 1];
+	secret_len = flen[want - 1];
+	out->secret = MemoryContextAlloc(KeyringContext, secret_len);
+	out->secret_alloc = secret_len;
+	out->secret_len = SmarthubBase64Decode(secret, secret_len, false, out->secret);
+	if (out->secret_len < 0)
+		return hmac ? "the secret is not base64url" : "the private key is not base64";
+	if (hmac && out->secret_len < 32)
+		return "an HMAC secret must be at least 32 bytes";
+	if (!hmac && !SigningKeyUsable(out->secret, out->secret_len))
+		return "the private key is not an Ed25519 or P-256 key in PKCS#8 DER";
+	return NULL;
+}
+
 /*
  * Parse the file's contents into keyring_keys; on any problem, refuse the
  * whole keyring.  Blank lines and lines starting with '#' are ignored.
@@ -257,6 +377,9 @@ KeyringParse(const char *path, const char *buf, int len)
 	keyring_keys = MemoryContextAllocZero(KeyringContext, sizeof(KeyringKey) * maxkeys);
 	keyring_capacity = maxkeys;
 	keyring_nkeys = 0;
+	jwt_lines = MemoryContextAllocZero(KeyringContext, sizeof(SmarthubJwtKeyLine) * maxkeys);
+	jwt_capacity = maxkeys;
+	jwt_nlines = 0;
 
 	while (pos < len)
 	{
@@ -297,6 +420,17 @@ KeyringParse(const char *path, const char *buf, int len)
 			signing_key_present = true;
 			continue;
 		}
+		if (end - start > 4 && strncmp(buf + start, "jwt-", 4) == 0)
+		{
+			problem = ParseJwtLine(buf + start, end - start, &jwt_lines[jwt_nlines]);
+			if (problem != NULL)
+			{
+				KeyringRefuse(path, "line %d: %s", lineno, problem);
+				return;
+			}
+			jwt_nlines++;
+			continue;
+		}
 		key = &keyring_keys[keyring_nkeys];
 		problem = ParseKeyLine(buf + start, end - start, key);
 		if (problem != NULL)
@@ -315,12 +449,12 @@ KeyringParse(const char *path, const char *buf, int len)
 		keyring_nkeys++;
 	}
 
-	if (keyring_nkeys == 0)
+	if (keyring_nkeys == 0 && !signing_key_present && jwt_nlines == 0)
 	{
 		KeyringRefuse(path, "contains no keys");
 		return;
 	}
-	keyring_current = 0;
+	keyring_current = keyring_nkeys > 0 ? 0 : -1;
 	for (int k = 1; k < keyring_nkeys; k++)
 		if (keyring_keys[k].id > keyring_keys[keyring_current].id)
 			keyring_current = k;
@@ -343,6 +477,7 @@ KeyringLoad(void)
 	ssize_t		nread = 0;
 
 	KeyringWipe();
+	keyring_generation++;
 	if (!keyring_exit_registered)
 	{
 		on_proc_exit(KeyringAtExit, (Datum) 0);
@@ -449,7 +584,7 @@ KeyringRequire(void)
 				 errmsg("the encryption keyring was refused"),
 				 errdetail_internal("%s", keyring_problem),
 				 errhint("Fix the file named by smarthub.keyring_file and reload the configuration.")));
-	Assert(keyring_status == KEYRING_OK && keyring_current >= 0);
+	Assert(keyring_status == KEYRING_OK);
 }
 
 static const KeyringKey *
@@ -658,6 +793,11 @@ static bytea *
 EncryptBytes(const unsigned char *plain, int plain_len, text *context)
 {
 	KeyringRequire();
+	if (keyring_current < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the encryption keyring holds no encryption key"),
+				 errhint("Add a \"<key id>:<64 hexadecimal digits>\" line to the file named by smarthub.keyring_file and reload the configuration.")));
 	return EncryptWithKey(&keyring_keys[keyring_current], plain, plain_len,
 						  (unsigned char *) VARDATA_ANY(context), VARSIZE_ANY_EXHDR(context));
 }
@@ -826,6 +966,18 @@ smarthub_key_id(PG_FUNCTION_ARGS)
 
 	EnvelopeParse(PG_GETARG_BYTEA_PP(0), &env);
 	PG_RETURN_INT32(env.key_id);
+}
+
+/* ---- the JWT keys (jwt.c) ---- */
+
+int
+SmarthubKeyringJwt(const SmarthubJwtKeyLine **lines, uint64 *generation)
+{
+	if (keyring_status == KEYRING_UNLOADED)
+		KeyringLoad();
+	*generation = keyring_generation;
+	*lines = jwt_lines;
+	return keyring_status == KEYRING_OK ? jwt_nlines : 0;
 }
 
 /* ---- the signing key ---- */

@@ -253,6 +253,65 @@ SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
 }
 
 
+/* Base64 digit values, for both alphabets; -1: not a digit. */
+static const int8 b64_value[256] = {
+	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5, ['G'] = 6, ['H'] = 7,
+	['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15,
+	['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
+	['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,
+	['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
+	['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
+	['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
+	['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61,
+	['-'] = 62, ['_'] = 63, ['+'] = 64 + 62, ['/'] = 64 + 63,
+};
+
+/* The value of digit c (standard '+' and '/' only when !strict), or -1. */
+static inline int
+Base64Digit(unsigned char c, bool strict)
+{
+	int			v = b64_value[c];
+
+	if (v >= 64)
+		return strict ? -1 : v - 64;
+	if (v == 0 && c != 'A')
+		return -1;
+	return v;
+}
+
+int
+SmarthubBase64Decode(const char *in, int len, bool strict, unsigned char *out)
+{
+	uint32		acc = 0;
+	int			bits = 0;
+	int			n = 0;
+
+	if (!strict)
+		while (len > 0 && in[len - 1] == '=')
+			len--;
+	if (len % 4 == 1)
+		return -1;
+	for (int i = 0; i < len; i++)
+	{
+		int			v = Base64Digit((unsigned char) in[i], strict);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (uint32) v;
+		bits += 6;
+		if (bits >= 8)
+		{
+			bits -= 8;
+			out[n++] = (unsigned char) (acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* the last digit's unused low bits must be zero: one encoding per value */
+	if (strict && acc != 0)
+		return -1;
+	return n;
+}
+
 /* 22004 when a required argument is NULL. */
 void
 SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name)

@@ -29,5 +29,6 @@ _PG_init(void)
 	AuditInit();
 	EncryptionInit();
 	AuditChainInit();
+	JwtInit();
 	MarkGUCPrefixReserved("smarthub");
 }

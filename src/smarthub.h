@@ -65,6 +65,7 @@ extern void AuditInit(void);
 extern void AuditWriterInit(void);
 extern void EncryptionInit(void);
 extern void AuditChainInit(void);
+extern void JwtInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
@@ -103,6 +104,13 @@ extern Datum SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
 
 /* 22004 "<name> must not be null" when argument argno is NULL. */
 extern void SmarthubRequireArg(FunctionCallInfo fcinfo, int argno, const char *name);
+
+/*
+ * Decode base64 into out (room for len bytes): strict is JOSE's base64url
+ * (RFC 7515: '-' and '_', no padding, no stray bits); otherwise either
+ * alphabet, padding optional (keyring lines).  The decoded length, or -1.
+ */
+extern int	SmarthubBase64Decode(const char *in, int len, bool strict, unsigned char *out);
 
 /* P0002 "user <id> does not exist or is not active". */
 pg_noreturn extern void SmarthubUnknownUser(const pg_uuid_t *user_id);
@@ -169,6 +177,10 @@ typedef enum SmarthubTokenKind
  * false for anything that is not a live credential of an active user.
  */
 extern bool SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id);
+
+/* The same for a session token, with the session's id and expiry. */
+extern bool SmarthubVerifySession(text *token, pg_uuid_t *user_id, pg_uuid_t *session_id,
+								  TimestampTz *expires_at);
 
 /* Argument argno as a session ttl, or smarthub.session_ttl when NULL; 22023 unless positive. */
 extern Datum SmarthubSessionTtl(FunctionCallInfo fcinfo, int argno);
@@ -278,6 +290,32 @@ extern void SmarthubSign(const char *message, size_t len, char **signature, char
 
 /* Whether a base64 signature of message verifies with the keyring's key. */
 extern bool SmarthubVerifySignature(const char *message, size_t len, const char *signature);
+
+/* ---- encryption.c: the keyring's JWT lines (for jwt.c) ---- */
+
+typedef enum SmarthubJwtKeyKind
+{
+	SMARTHUB_JWT_HMAC,			/* jwt-hmac <issuer> <kid> <secret> */
+	SMARTHUB_JWT_SIGN			/* jwt-sign <kid> <PKCS#8 DER private key> */
+} SmarthubJwtKeyKind;
+
+typedef struct SmarthubJwtKeyLine
+{
+	SmarthubJwtKeyKind kind;
+	char	   *issuer;			/* jwt-hmac only */
+	char	   *kid;			/* NULL for "-" */
+	unsigned char *secret;		/* the HMAC secret or the DER key */
+	int			secret_len;
+	int			secret_alloc;	/* bytes wiped when the keyring goes */
+} SmarthubJwtKeyLine;
+
+/*
+ * The keyring's JWT lines, in file order (loading the keyring if needed);
+ * none when it is not configured or was refused.  *generation changes each
+ * time the keyring is read again, and the lines with it.  Never raises for a
+ * problem with the file.
+ */
+extern int	SmarthubKeyringJwt(const SmarthubJwtKeyLine **lines, uint64 *generation);
 
 /* ---- audit_chain.c: sealed blocks of audit rows ---- */
 

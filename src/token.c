@@ -108,7 +108,7 @@ static const PlanSpec plan_specs[NUM_PLANS] = {
 		2, {UUIDOID, TIMESTAMPTZOID}
 	},
 	[PLAN_VERIFY_SESSION] = {
-		"SELECT s.user_id"
+		"SELECT s.user_id, s.id, s.expires_at"
 		"  FROM smarthub.sessions s"
 		"  JOIN smarthub.users u ON u.id OPERATOR(pg_catalog.=) s.user_id"
 		" WHERE s.token_hash OPERATOR(pg_catalog.=) $1"
@@ -369,8 +369,9 @@ TouchKey(Datum *touch)
  * columns are the owner's alone), so verify_key and verify_session need not
  * be SECURITY DEFINER: every SQL text here is schema- and operator-qualified.
  */
-bool
-SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
+static bool
+VerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id,
+			pg_uuid_t *session_id, TimestampTz *expires_at)
 {
 	char		hex[TOKEN_HASH_LEN + 1];
 	Datum		param;
@@ -435,15 +436,34 @@ SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
 		if (SPI_processed == 1)
 		{
 			bool		isnull;
-			Datum		owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			Datum		owner = SPI_getbinval(tup, desc, 1, &isnull);
 
 			found = true;
 			memcpy(user_id->data, DatumGetUUIDP(owner)->data, UUID_LEN);
+			if (session_id != NULL)
+				memcpy(session_id->data, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull))->data, UUID_LEN);
+			if (expires_at != NULL)
+				*expires_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
 		}
 	}
 	SPI_finish();
 	SmarthubRestoreUser(&saved);
 	return found;
+}
+
+bool
+SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id)
+{
+	return VerifyToken(token, kind, user_id, NULL, NULL);
+}
+
+bool
+SmarthubVerifySession(text *token, pg_uuid_t *user_id, pg_uuid_t *session_id,
+					  TimestampTz *expires_at)
+{
+	return VerifyToken(token, SMARTHUB_SESSION, user_id, session_id, expires_at);
 }
 
 /* Shared body of verify_key and verify_session. */

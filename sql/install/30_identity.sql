@@ -90,7 +90,7 @@ BEGIN
                'revoke_user_sessions', 'set_password', 'create_user', 'login', 'hash_password',
                'verify_password', 'password_needs_rehash', 'entity_history', 'encrypt', 'decrypt',
                'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
-               'uuid_v7_time', 'audit_verify']::pg_catalog.name[])
+               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks']::pg_catalog.name[])
          ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);

@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(146);
 
 SELECT has_schema('smarthub');
-SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities']);
+SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities']);
 
 -- users
 SELECT columns_are('smarthub', 'users', ARRAY['id', 'email', 'username', 'password_hash', 'first_name', 'last_name',
@@ -145,7 +145,8 @@ SELECT results_eq($$
       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
      WHERE contype = 'f' AND connamespace = 'smarthub'::regnamespace AND conparentid = 0 ORDER BY 1$$,
     $$VALUES ('smarthub.api_keys.user_id c'), ('smarthub.audit_logs.user_id n'), ('smarthub.entities.owner_id n'),
-             ('smarthub.sessions.user_id c'), ('smarthub.user_roles.assigned_by n'),
+             ('smarthub.sessions.user_id c'), ('smarthub.user_identities.issuer c'),
+             ('smarthub.user_identities.user_id c'), ('smarthub.user_roles.assigned_by n'),
              ('smarthub.user_roles.role_id c'), ('smarthub.user_roles.user_id c')$$,
     'foreign keys cascade or set null as designed');
 
@@ -160,7 +161,7 @@ SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN pg_class c ON c.oid = a
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r'
             AND obj_description(c.oid, 'pg_class') IS NULL), 0, 'every table has a comment');
 -- every table is dumped
-SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 8, 'all eight tables registered for pg_dump');
+SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 10, 'all ten tables registered for pg_dump');
 
 -- behaviour: constraints
 SELECT lives_ok($$INSERT INTO smarthub.users (id, email, username, password_hash)
@@ -212,11 +213,11 @@ UPDATE smarthub.entities SET name = 'renamed', updated_at = '1999-01-01' WHERE i
 SELECT ok((SELECT updated_at >= now() AND updated_at < statement_timestamp() FROM smarthub.entities
             WHERE id = '00000000-0000-0000-0000-0000000000e2'),
     'updated_at is set to the UPDATE statement''s time, whatever the UPDATE says');
-SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgname = 'set_updated_at' AND NOT tgisinternal), 4,
-    'set_updated_at on users, roles, api_keys, entities');
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgname = 'set_updated_at' AND NOT tgisinternal), 5,
+    'set_updated_at on users, roles, api_keys, entities, jwt_issuers');
 
 -- table_sizes view
-SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 8, 'table_sizes lists the eight tables');
+SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 10, 'table_sizes lists the ten tables');
 SELECT has_column('smarthub', 'table_sizes', 'total_size', 'table_sizes has total_size');
 
 SELECT * FROM finish();

@@ -116,7 +116,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify')
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks')
        AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: every overload of every allow-listed function that exists');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -125,7 +126,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'has_role', 'current_user_roles', 'set_request_context', 'verify_key', 'verify_session',
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
-           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify')
+           'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks')
        AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: nothing outside the allow-list (untrusted)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -135,6 +137,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks',
            'set_current_user')
        AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
     'grant_access(trusted): nothing outside the allow-list and set_current_user');

@@ -253,62 +253,82 @@ SmarthubCallHidingStatement(PGFunction fn, FunctionCallInfo fcinfo)
 }
 
 
-/* Base64 digit values, for both alphabets; -1: not a digit. */
-static const int8 b64_value[256] = {
-	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5, ['G'] = 6, ['H'] = 7,
-	['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15,
-	['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
-	['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,
-	['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
-	['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
-	['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-	['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61,
-	['-'] = 62, ['_'] = 63, ['+'] = 64 + 62, ['/'] = 64 + 63,
-};
+/*
+ * Base64 digit values: b64url_value has base64url's alphabet only (JOSE),
+ * b64any_value both alphabets; 0xff: not a digit.  Filled on first use.
+ */
+static uint8 b64url_value[256];
+static uint8 b64any_value[256];
+static bool b64_tables_ready = false;
 
-/* The value of digit c (standard '+' and '/' only when !strict), or -1. */
-static inline int
-Base64Digit(unsigned char c, bool strict)
+static void
+Base64Tables(void)
 {
-	int			v = b64_value[c];
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-	if (v >= 64)
-		return strict ? -1 : v - 64;
-	if (v == 0 && c != 'A')
-		return -1;
-	return v;
+	memset(b64url_value, 0xff, sizeof(b64url_value));
+	memset(b64any_value, 0xff, sizeof(b64any_value));
+	for (int i = 0; i < 64; i++)
+	{
+		char		url = i == 62 ? '-' : i == 63 ? '_' : std[i];
+
+		b64url_value[(unsigned char) url] = (uint8) i;
+		b64any_value[(unsigned char) url] = (uint8) i;
+		b64any_value[(unsigned char) std[i]] = (uint8) i;
+	}
+	b64_tables_ready = true;
 }
 
 int
 SmarthubBase64Decode(const char *in, int len, bool strict, unsigned char *out)
 {
-	uint32		acc = 0;
-	int			bits = 0;
+	const uint8 *value;
+	const unsigned char *p = (const unsigned char *) in;
+	int			full;
+	int			rest;
 	int			n = 0;
+	uint32		acc;
 
+	if (!b64_tables_ready)
+		Base64Tables();
+	value = strict ? b64url_value : b64any_value;
 	if (!strict)
 		while (len > 0 && in[len - 1] == '=')
 			len--;
-	if (len % 4 == 1)
+	rest = len % 4;
+	if (rest == 1)
 		return -1;
-	for (int i = 0; i < len; i++)
+	full = len - rest;
+	for (int i = 0; i < full; i += 4)
 	{
-		int			v = Base64Digit((unsigned char) in[i], strict);
+		uint8		a = value[p[i]],
+					b = value[p[i + 1]],
+					c = value[p[i + 2]],
+					d = value[p[i + 3]];
 
-		if (v < 0)
+		if ((a | b | c | d) & 0xc0)
 			return -1;
-		acc = (acc << 6) | (uint32) v;
-		bits += 6;
-		if (bits >= 8)
-		{
-			bits -= 8;
-			out[n++] = (unsigned char) (acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+		acc = (uint32) a << 18 | (uint32) b << 12 | (uint32) c << 6 | d;
+		out[n++] = (unsigned char) (acc >> 16);
+		out[n++] = (unsigned char) (acc >> 8);
+		out[n++] = (unsigned char) acc;
 	}
-	/* the last digit's unused low bits must be zero: one encoding per value */
-	if (strict && acc != 0)
-		return -1;
+	if (rest > 0)
+	{
+		uint8		a = value[p[full]],
+					b = value[p[full + 1]],
+					c = rest == 3 ? value[p[full + 2]] : 0;
+
+		if ((a | b | c) & 0xc0)
+			return -1;
+		acc = (uint32) a << 18 | (uint32) b << 12 | (uint32) c << 6;
+		/* the last digit's unused low bits must be zero: one encoding per value */
+		if (strict && (acc & (rest == 2 ? 0xffff : 0xff)) != 0)
+			return -1;
+		out[n++] = (unsigned char) (acc >> 16);
+		if (rest == 3)
+			out[n++] = (unsigned char) (acc >> 8);
+	}
 	return n;
 }
 

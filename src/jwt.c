@@ -1598,6 +1598,8 @@ IssueJwt(PG_FUNCTION_ARGS)
 	Datum		roles;
 	bool		roles_null;
 
+	/* it mints a credential: never from code run on someone else's behalf */
+	SmarthubRefuseOnSomeoneElsesBehalf("issue_jwt");
 	SmarthubRequireArg(fcinfo, 1, "ttl");
 	ttl = PG_GETARG_INTERVAL_P(1);
 	ttl_secs = ttl->month == 0 && ttl->day >= 0 && ttl->day <= 1 ?

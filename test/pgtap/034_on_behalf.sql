@@ -199,6 +199,8 @@ BEGIN
     PERFORM public.sh_try('identity calls', 'set_request_context', 'SELECT smarthub.set_request_context(''10.6.6.6'', ''forged'')::text');
     PERFORM public.sh_try('identity calls', 'clear_current_user', 'SELECT smarthub.clear_current_user()::text');
     PERFORM public.sh_try('identity calls', 'authenticate_session', 'SELECT smarthub.authenticate_session(''x'')::text');
+    PERFORM public.sh_try('identity calls', 'authenticate_jwt', 'SELECT smarthub.authenticate_jwt(''x'')::text');
+    PERFORM public.sh_try('identity calls', 'issue_jwt', 'SELECT smarthub.issue_jwt(''x'')');
     RETURN x;
 END $$;
 CREATE TABLE public.sh_ident_t (x int);
@@ -208,8 +210,9 @@ DELETE FROM public.sh_loot;
 SELECT smarthub.set_current_user('00000000-0000-4000-b000-0000000000ad');
 CREATE INDEX ON public.sh_ident_t (public.sh_ident(x));
 SELECT results_eq($$SELECT attempt, outcome FROM public.sh_loot ORDER BY attempt$$,
-    $$VALUES ('authenticate_session', '42501'), ('clear_current_user', '42501'), ('set_request_context', '42501')$$,
-    'set_request_context, clear_current_user and authenticate_* refuse too');
+    $$VALUES ('authenticate_jwt', '42501'), ('authenticate_session', '42501'), ('clear_current_user', '42501'),
+             ('issue_jwt', '42501'), ('set_request_context', '42501')$$,
+    'set_request_context, clear_current_user, authenticate_* and issue_jwt refuse too');
 SELECT is(smarthub.current_user_id(), '00000000-0000-4000-b000-0000000000ad'::uuid,
           'the DBA''s identity is as it was');
 SELECT smarthub.clear_current_user();

@@ -55,6 +55,7 @@ uid=$(q $db "SELECT smarthub.create_user('pgbouncer@example.com', 'pgbouncer', '
 q $db "INSERT INTO smarthub.entities (entity_type, owner_id, name)
        SELECT 'doc', '$uid', 'doc ' || i FROM generate_series(1, 25) AS i"
 key=$(q $db "SELECT key FROM smarthub.create_api_key('$uid', 'pgbouncer')")
+jwt=$(q $db "SELECT smarthub.issue_jwt(smarthub.create_session('$uid'))")
 
 # The pooler: the same database twice, in transaction mode and (for the control) in session mode.
 printf '"%s" ""\n' "$app" "$sess" > "$work/userlist.txt"
@@ -172,6 +173,14 @@ SELECT smarthub.current_user_id() IS NULL, (SELECT count(*) FROM smarthub.entiti
 \echo == autocommit
 SELECT smarthub.authenticate_key('$key') = '$uid', 'pid=' || pg_backend_pid();
 SELECT smarthub.current_user_id() IS NULL, (SELECT count(*) FROM smarthub.entities), 'pid=' || pg_backend_pid();
+\echo == a JWT transaction
+BEGIN;
+SELECT smarthub.authenticate_jwt('$jwt') = '$uid', (SELECT count(*) FROM smarthub.entities), 'pid=' || pg_backend_pid();
+COMMIT;
+SELECT smarthub.current_user_id() IS NULL, (SELECT count(*) FROM smarthub.entities), 'pid=' || pg_backend_pid();
+\echo == JWT autocommit
+SELECT smarthub.authenticate_jwt('$jwt') = '$uid', 'pid=' || pg_backend_pid();
+SELECT smarthub.current_user_id() IS NULL, (SELECT count(*) FROM smarthub.entities), 'pid=' || pg_backend_pid();
 \echo == mark
 SELECT set_config('test033.left_by', pg_backend_pid()::text, false) IS NOT NULL,
        current_setting('smarthub.identity_scope'), 'pid=' || pg_backend_pid();
@@ -194,6 +203,10 @@ t|25|transaction
 t|0" "$(block 'a transaction')"
 check "an autocommit statement's identity ends with it" "t
 t|0" "$(block autocommit)"
+check "authenticate_jwt: the identity lasts for its transaction, then nothing" "t|25
+t|0" "$(block 'a JWT transaction')"
+check "authenticate_jwt in an autocommit statement: its identity ends with it" "t
+t|0" "$(block 'JWT autocommit')"
 check "the attacker leaves an ordinary setting behind" "t|transaction" "$(block mark)"
 
 answers app

@@ -1257,7 +1257,7 @@ JwtVerify(const char *tok, int len, const char *audience, JsonbValue **claims, J
 	plen = dot2 - dot1 - 1;
 	slen = tok + len - dot2 - 1;
 
-	buf = palloc(Max(hlen, plen) + 1);
+	buf = palloc(hlen + 1);
 	if ((n = SmarthubBase64Decode(tok, hlen, true, (unsigned char *) buf)) < 0 ||
 		(header = ParseJsonObject(buf, n)) == NULL)
 		return false;

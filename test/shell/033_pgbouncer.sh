@@ -55,7 +55,8 @@ uid=$(q $db "SELECT smarthub.create_user('pgbouncer@example.com', 'pgbouncer', '
 q $db "INSERT INTO smarthub.entities (entity_type, owner_id, name)
        SELECT 'doc', '$uid', 'doc ' || i FROM generate_series(1, 25) AS i"
 key=$(q $db "SELECT key FROM smarthub.create_api_key('$uid', 'pgbouncer')")
-jwt=$(q $db "SELECT smarthub.issue_jwt(smarthub.create_session('$uid'))")
+session=$(q $db "SELECT smarthub.create_session('$uid')")
+jwt=$(q $db "SELECT smarthub.issue_jwt('$session')")
 
 # The pooler: the same database twice, in transaction mode and (for the control) in session mode.
 printf '"%s" ""\n' "$app" "$sess" > "$work/userlist.txt"

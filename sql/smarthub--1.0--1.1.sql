@@ -480,6 +480,24 @@ BEGIN
 END
 $$;
 
+-- has_role's cache lasts across transactions: the roles tables tell every backend of a change.
+-- Every backend caches the roles of its identity (src/identity.c); a committed change to who
+-- holds which role, or to a role's name, makes each drop that cache.
+CREATE FUNCTION smarthub.roles_changed() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'smarthub_roles_changed';
+CREATE TRIGGER roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smarthub.user_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION smarthub.roles_changed();
+CREATE TRIGGER roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smarthub.roles
+    FOR EACH STATEMENT EXECUTE FUNCTION smarthub.roles_changed();
+ALTER TABLE smarthub.user_roles ENABLE ALWAYS TRIGGER roles_changed;
+ALTER TABLE smarthub.roles ENABLE ALWAYS TRIGGER roles_changed;
+REVOKE ALL ON FUNCTION smarthub.roles_changed() FROM PUBLIC;
+COMMENT ON FUNCTION smarthub.roles_changed() IS 'Trigger of user_roles and roles: every backend drops its cached roles after the change commits';
+COMMENT ON TRIGGER roles_changed ON smarthub.user_roles IS 'Every backend drops its cached roles after the change commits';
+COMMENT ON TRIGGER roles_changed ON smarthub.roles IS 'Every backend drops its cached roles after the change commits';
+COMMENT ON FUNCTION smarthub.has_role(text) IS 'Whether the identity holds the named role (false without identity); cached until the roles change';
+
 -- Federated identity: JWTs verified and issued in C (src/jwt.c). The same as sql/install/60_jwt.sql.
 -------------------------------------------------------------------------------------------------
 -- Federated identity: JSON Web Tokens verified and issued in C (src/jwt.c; docs/jwt.md)

@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -80,20 +81,28 @@ static List *saved_states = NIL;	/* innermost level first */
 static MemoryContext IdentityContext = NULL;
 
 /*
- * Roles of the identity, cached until the identity changes, the transaction
- * ends or the command counter moves (so a role granted by an earlier
- * statement of the same transaction is seen, but a policy evaluated for
- * 100,000 rows costs one catalog query).
+ * Roles of the identity, cached for the backend: across statements and
+ * transactions, until the identity names another user or a change to
+ * smarthub.user_roles or smarthub.roles is seen.  Those tables' trigger
+ * (smarthub.roles_changed) queues a relcache invalidation of the table, which
+ * PostgreSQL applies here at the next command of the changing transaction,
+ * and in every other backend (a hot standby's too, from the commit record)
+ * when it commits; so a policy evaluated for 100,000 rows, or the same user's
+ * next request, costs no query, and a revoked role is gone for the next
+ * statement.  (As for any cache fed by invalidations, a transaction starting
+ * within the microseconds between a change's commit and the delivery of its
+ * invalidation still sees the roles from just before it.)
  */
 static bool roles_valid = false;
+static uint64 roles_invalidations = 0;	/* counts invalidations seen */
+static Oid	roles_relids[2];	/* smarthub.user_roles, smarthub.roles */
 static pg_uuid_t roles_user;
-static LocalTransactionId roles_lxid;
-static CommandId roles_cid;
 static int	roles_count = 0;
 static char **roles_names = NULL;
 static MemoryContext RolesContext = NULL;
 
 static SPIPlanPtr roles_plan = NULL;
+static void RolesRelcacheCallback(Datum arg, Oid relid);
 static SPIPlanPtr user_plan = NULL;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -150,7 +159,6 @@ SaveBeforeChange(void)
 	SavedState *top = saved_states != NIL ? (SavedState *) linitial(saved_states) : NULL;
 	MemoryContext old;
 
-	roles_valid = false;
 	if (top != NULL && top->level >= level)
 		return;
 	old = MemoryContextSwitchTo(IdentityContext);
@@ -175,7 +183,6 @@ RestoreLevel(int level)
 		current = top->state;	/* takes over its user_agent */
 		saved_states = list_delete_first(saved_states);
 		pfree(top);
-		roles_valid = false;
 	}
 }
 
@@ -184,7 +191,6 @@ ClearAll(void)
 {
 	DropSavedStates();
 	StateClear(&current);
-	roles_valid = false;
 }
 
 static void
@@ -216,7 +222,6 @@ IdentityXactCallback(XactEvent event, void *arg)
 		default:
 			break;
 	}
-	roles_valid = false;
 }
 
 static void
@@ -300,6 +305,7 @@ IdentityInit(void)
 	RolesContext = AllocSetContextCreate(TopMemoryContext,
 										 "smarthub identity roles",
 										 ALLOCSET_SMALL_SIZES);
+	CacheRegisterRelcacheCallback(RolesRelcacheCallback, (Datum) 0);
 	RegisterXactCallback(IdentityXactCallback, NULL);
 	RegisterSubXactCallback(IdentitySubXactCallback, NULL);
 	prev_ProcessUtility = ProcessUtility_hook;
@@ -307,6 +313,17 @@ IdentityInit(void)
 }
 
 /* ---- roles ---- */
+
+/* A change to user_roles or roles was seen (or every cache was reset). */
+static void
+RolesRelcacheCallback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == roles_relids[0] || relid == roles_relids[1])
+	{
+		roles_valid = false;
+		roles_invalidations++;
+	}
+}
 
 /* Load the identity's role names into the cache (one query). */
 static void
@@ -316,12 +333,18 @@ LoadRoles(void)
 	SmarthubSavedUser saved;
 	Datum		values[1];
 	uint64		i;
+	uint64		invalidations;
+	Oid			schema;
 
 	MemoryContextReset(RolesContext);
 	roles_names = NULL;
 	roles_count = 0;
 	roles_valid = false;
 
+	schema = get_namespace_oid(SMARTHUB_SCHEMA, false);
+	roles_relids[0] = get_relname_relid("user_roles", schema);
+	roles_relids[1] = get_relname_relid("roles", schema);
+	invalidations = roles_invalidations;
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
 	values[0] = UUIDPGetDatum(&current.user);
@@ -344,9 +367,8 @@ LoadRoles(void)
 	SmarthubRestoreUser(&saved);
 
 	roles_user = current.user;
-	roles_lxid = SmarthubLocalXid();
-	roles_cid = GetCurrentCommandId(false);
-	roles_valid = true;
+	/* an invalidation that arrived while we read leaves the result for this call only */
+	roles_valid = roles_invalidations == invalidations;
 }
 
 /* Make the role cache describe the current identity; false without one. */
@@ -355,12 +377,26 @@ EnsureRoles(void)
 {
 	if (!SmarthubGetIdentity(NULL))
 		return false;
-	if (!roles_valid ||
-		roles_lxid != SmarthubLocalXid() ||
-		roles_cid != GetCurrentCommandId(false) ||
-		memcmp(&roles_user, &current.user, sizeof(pg_uuid_t)) != 0)
+	if (!roles_valid || memcmp(&roles_user, &current.user, sizeof(pg_uuid_t)) != 0)
 		LoadRoles();
 	return true;
+}
+
+/*
+ * AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH STATEMENT on
+ * smarthub.user_roles and smarthub.roles: every backend's cached roles go
+ * once the change commits (relcache invalidations are transactional).
+ */
+PG_FUNCTION_INFO_V1(smarthub_roles_changed);
+Datum
+smarthub_roles_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "smarthub.roles_changed() must be called as a trigger");
+	CacheInvalidateRelcache(td->tg_relation);
+	return PointerGetDatum(NULL);
 }
 
 /* ---- shared helpers (smarthub.h) ---- */

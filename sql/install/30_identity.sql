@@ -179,6 +179,22 @@ $$;
 CREATE TRIGGER unverify_changed_email BEFORE UPDATE OF email ON smarthub.users
     FOR EACH ROW EXECUTE FUNCTION smarthub.unverify_changed_email();
 
+-- Every backend caches the roles of its identity (src/identity.c); a committed change to who
+-- holds which role, or to a role's name, makes each drop that cache.
+CREATE FUNCTION smarthub.roles_changed() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'smarthub_roles_changed';
+CREATE TRIGGER roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smarthub.user_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION smarthub.roles_changed();
+CREATE TRIGGER roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smarthub.roles
+    FOR EACH STATEMENT EXECUTE FUNCTION smarthub.roles_changed();
+ALTER TABLE smarthub.user_roles ENABLE ALWAYS TRIGGER roles_changed;
+ALTER TABLE smarthub.roles ENABLE ALWAYS TRIGGER roles_changed;
+REVOKE ALL ON FUNCTION smarthub.roles_changed() FROM PUBLIC;
+COMMENT ON FUNCTION smarthub.roles_changed() IS 'Trigger of user_roles and roles: every backend drops its cached roles after the change commits';
+COMMENT ON TRIGGER roles_changed ON smarthub.user_roles IS 'Every backend drops its cached roles after the change commits';
+COMMENT ON TRIGGER roles_changed ON smarthub.roles IS 'Every backend drops its cached roles after the change commits';
+
 -------------------------------------------------------------------------------------------------
 -- Row-level security. What an identity may do comes from the roles it holds (README, Security
 -- model). Any identity, with no role at all, reads its own account rows and keeps its credentials
@@ -331,7 +347,7 @@ COMMENT ON FUNCTION smarthub.authenticate_key(text) IS 'Verifies an API key: set
 COMMENT ON FUNCTION smarthub.authenticate_session(text) IS 'Verifies a session token: sets and returns the identity, or clears it and returns NULL';
 COMMENT ON FUNCTION smarthub.set_current_user(uuid) IS 'Impersonation for trusted roles: unknown user P0002, inactive or deleted user 42501';
 COMMENT ON FUNCTION smarthub.clear_current_user() IS 'Clears the identity (and keeps the request context)';
-COMMENT ON FUNCTION smarthub.has_role(text) IS 'Whether the identity holds the named role (false without identity); cached per statement';
+COMMENT ON FUNCTION smarthub.has_role(text) IS 'Whether the identity holds the named role (false without identity); cached until the roles change';
 COMMENT ON FUNCTION smarthub.current_user_roles() IS 'The identity''s role names, sorted; empty without identity';
 COMMENT ON FUNCTION smarthub.set_request_context(inet, text) IS 'Client address and user agent for the audit rows of this transaction';
 COMMENT ON FUNCTION smarthub.unverify_changed_email() IS 'BEFORE UPDATE OF email trigger: a changed email is unverified unless an admin verifies it in the same change';

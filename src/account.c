@@ -205,7 +205,7 @@ Login(PG_FUNCTION_ARGS)
 
 		/* the lower() unique indexes; an email match wins over a username match */
 		SmarthubExecute(SmarthubKeepPlan(&login_user_plan,
-										 "SELECT id, password_hash::text, is_active, deleted_at IS NULL FROM smarthub.users"
+										 "SELECT id, password_hash::pg_catalog.text, is_active, deleted_at IS NULL FROM smarthub.users"
 										 " WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
 										 "    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
 										 " ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC"

@@ -1254,7 +1254,7 @@ DropOldPartitions(Interval *older_than, const SmarthubPrune *prune)
 	if (SPI_execute_with_args("SELECT p.part FROM ("
 							  "SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS part,"
 							  "       pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid),"
-							  "                            'TO \\(''([0-9a-f-]+)''\\)')::uuid AS upper"
+							  "                            'TO \\(''([0-9a-f-]+)''\\)')::pg_catalog.uuid AS upper"
 							  "  FROM pg_catalog.pg_inherits i"
 							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
 							  " WHERE i.inhparent OPERATOR(pg_catalog.=) 'smarthub.audit_logs'::pg_catalog.regclass) p"

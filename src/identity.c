@@ -353,7 +353,7 @@ LoadRoles(void)
 									 "  FROM smarthub.user_roles ur"
 									 "  JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id"
 									 " WHERE ur.user_id OPERATOR(pg_catalog.=) $1"
-									 " ORDER BY r.name COLLATE \"C\"", 1, types),
+									 " ORDER BY r.name COLLATE pg_catalog.\"C\"", 1, types),
 					values, NULL, true, SPI_OK_SELECT);
 	roles_names = MemoryContextAlloc(RolesContext, sizeof(char *) * (SPI_processed + 1));
 	for (i = 0; i < SPI_processed; i++)

@@ -912,7 +912,7 @@ LoadIssuers(void)
 	SmarthubSpiConnect();
 	SmarthubExecute(SmarthubKeepPlan(&issuers_plan,
 									 "SELECT issuer, audiences, user_claim, claim_is_user_id, algorithms,"
-									 "       pg_catalog.date_part('epoch', leeway)::float8,"
+									 "       pg_catalog.date_part('epoch', leeway)::pg_catalog.float8,"
 									 "       require_exp, require_sid, jwks"
 									 "  FROM smarthub.jwt_issuers", 0, NULL),
 					NULL, NULL, true, SPI_OK_SELECT);
@@ -1380,7 +1380,7 @@ static const struct
 		2, {UUIDOID, UUIDOID}
 	},
 	[PLAN_ROLES] = {
-		"SELECT pg_catalog.array_agg(r.name::pg_catalog.text ORDER BY r.name COLLATE \"C\")"
+		"SELECT pg_catalog.array_agg(r.name::pg_catalog.text ORDER BY r.name COLLATE pg_catalog.\"C\")"
 		"  FROM smarthub.user_roles ur"
 		"  JOIN smarthub.roles r ON r.id OPERATOR(pg_catalog.=) ur.role_id"
 		" WHERE ur.user_id OPERATOR(pg_catalog.=) $1",

@@ -16,6 +16,11 @@ SELECT plan(110);
 \set es 'eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImUxIn0.eyJpc3MiOiJodHRwczovL2VjLnRlc3QiLCJzdWIiOiJleHQtMSIsImF1ZCI6ImFwaSIsImV4cCI6NDEwMjQ0NDgwMH0.cgF2NQKZU0Y4B_z08lglEK-OlB79pVKJbXGEyiVJE1ss27uUHFs9SN83Ab2EKx3VbA1XHlcr4KDdSZkuHTtQUw'
 \set ed 'eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6ImQxIn0.eyJpc3MiOiJodHRwczovL2VkLnRlc3QiLCJzdWIiOiJleHQtMSIsImF1ZCI6ImFwaSIsImV4cCI6NDEwMjQ0NDgwMH0.jCPaeQm-QQIBLDmBuLXebUjPWpNvGtTMw_raBrUAygQ3zkigF9dMyb38TjmpyNGw8LZHNWvDR9XwIiDc-isRBQ'
 
+-- A hostile search_path when this backend first verifies (its queries are prepared then): a type
+-- named float8 in a schema searched before pg_catalog changes nothing, every name being qualified.
+CREATE DOMAIN public.float8 AS text;
+SET LOCAL search_path = public, pg_catalog;
+
 CREATE FUNCTION pg_temp.b64u(b bytea) RETURNS text LANGUAGE sql IMMUTABLE
     AS $$SELECT rtrim(translate(encode(b, 'base64'), E'+/\n', '-_'), '=')$$;
 CREATE FUNCTION pg_temp.b64u(t text) RETURNS text LANGUAGE sql IMMUTABLE

@@ -235,9 +235,10 @@ echo "  # $(on "$(pids "$work/sess_attacker")" sess | wc -l) of the 20 ran on it
 check "control: in transaction mode those clients see its identity (the check above can fail)" \
     "$uid|25" "$(on "$(pids "$work/sess_attacker")" sess | cut -d'|' -f1,2 | sort -u)"
 
+# (This one authenticates with a JWT: the same identity, the same scope, cleared the same way.)
 pb ${db}_session $sess > "$work/sess_pool_attacker" 2>&1 <<SQL
 BEGIN;
-SELECT smarthub.authenticate_key('$key') = '$uid', 'pid=' || pg_backend_pid();
+SELECT smarthub.authenticate_jwt('$jwt') = '$uid', 'pid=' || pg_backend_pid();
 COMMIT;
 SELECT smarthub.current_user_id() = '$uid', (SELECT count(*) FROM smarthub.entities), 'pid=' || pg_backend_pid();
 SQL

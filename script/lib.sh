@@ -18,12 +18,15 @@ PG_MAJOR=${SMARTHUB_PG_MAJOR:-$(debian_pg_major)}
 # script/server needs these; script/test and script/bench need the test packages as well.
 SERVER_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libssl-dev libcrypt-dev"
 TEST_PACKAGES="$SERVER_PACKAGES postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl python3-bcrypt python3-psycopg
-    pgbouncer postgresql-$PG_MAJOR-pgaudit jq"
+    pgbouncer postgresql-$PG_MAJOR-pgaudit jq faketime"
+# (faketime brings libfaketime: test/shell/063_jwt_rfc.sh runs a server whose clock reads 2011, when
+# RFC 7515's example tokens were still valid)
 # (the openssl command the tests use comes with the server: postgresql-common needs ssl-cert, which needs it)
 # test/shell/098_logging.sh drives the server through node-postgres: Debian's node-pg (which brings
 # Debian's nodejs), unless this machine has npm already: a Node.js that is not Debian's (NodeSource's
 # carries npm) cannot take Debian's node-* packages, and the test then installs pg with npm.
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES="$TEST_PACKAGES node-pg"
+command -v npm >/dev/null 2>&1 || TEST_PACKAGES="$TEST_PACKAGES node-jose"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

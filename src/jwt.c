@@ -74,7 +74,7 @@ PG_FUNCTION_INFO_V1(smarthub_jwt_issuers_changed);
 
 #define JWT_MAX_LEN		8192	/* longer tokens fail before any work */
 #define JSON_MAX_DEPTH	32
-#define JWKS_MAX_KEYS	100
+#define JWKS_MAX_KEYS	20		/* a kid-less token may be tried against each */
 #define UNIX_EPOCH_OFFSET ((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 
 /* GUC: the iss of the tokens smarthub issues (and the default aud) */
@@ -591,14 +591,15 @@ RsaKey(JsonbValue *jwk, JwtKey *key)
 		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
 		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1)
 		elog(ERROR, "could not build an RSA key");	/* out of memory */
+	/* at most 8192 bits: a bogus token must not cost many slow verifications */
 	if (BN_is_odd(bn_e) && BN_num_bits(bn_e) > 1 && BN_num_bits(bn_n) >= 2048 &&
-		BN_num_bits(bn_n) <= 16384)
+		BN_num_bits(bn_n) <= 8192)
 		key->pkey = PkeyFromParams("RSA", bld);
 	BN_free(bn_n);
 	BN_free(bn_e);
 	OSSL_PARAM_BLD_free(bld);
 	if (key->pkey == NULL)
-		return "an RSA key must have an odd exponent and a modulus of 2048 to 16384 bits";
+		return "an RSA key must have an odd exponent and a modulus of 2048 to 8192 bits";
 	key->type = KEY_RSA;
 	return NULL;
 }

@@ -99,6 +99,7 @@ check "node-postgres $(node -p "require('pg/package.json').version") made a user
 
 # --- Bind parameters, default settings: an error anywhere in the statement.
 pw2=$(pw two) pw3=$(pw three) pw4=$(pw four) long=$(pw long)$(printf 'x%.0s' {1..60})
+jwt="eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYXJvbCJ9.$(sha "$RANDOM$RANDOM" | head -c 43)"   # shaped like a JWT
 divide='1 / (random() < 0)::int'    # division by zero when the row is computed, after the call
 expected=() input=()
 add() { expected+=("$1"); shift; input+=("$(stmt "$@")"); }
@@ -132,6 +133,9 @@ add 'error 22012' "SELECT smarthub.verify_session(\$1), smarthub.authenticate_se
 add 'error 22012' "SELECT smarthub.hash_password(\$1), $divide" "$pw4"
 add 'error 22023' 'SELECT smarthub.hash_password($1, $2)' "$pw4" 3
 add 'error 22023' 'SELECT smarthub.verify_password($1, $2)' "$pw1" not-a-hash
+add 'error 55000' 'SELECT smarthub.issue_jwt($1)' "$token"     # this cluster's keyring has no jwt-sign key
+add 'error 22023' 'SELECT smarthub.issue_jwt($1, $2)' "$token" '5 days'
+add 'error 22012' "SELECT smarthub.verify_jwt(\$1), smarthub.authenticate_jwt(\$1), $divide" "$jwt"
 m=$(mark)
 got=$(printf '%s\n' "${input[@]}" | drive $app)
 # an untrusted role without an identity may not act for carol
@@ -139,12 +143,13 @@ got+=$'\n'$({ stmt 'SELECT smarthub.revoke_session($1)' "$token"
               stmt 'SELECT smarthub.set_password($1, $2)' "$uid" "$pw3"; } | drive $web)
 seg=$(since "$m")
 check "bind parameters: each statement ends with its error" "$(printf '%s\n' "${expected[@]}" 'error 42501' 'error 42501')" "$got"
-check "bind parameters: the log shows the 30 errors" 30 "$(hasre ' ERROR:  ' "$seg")"
+check "bind parameters: the log shows the 33 errors" 33 "$(hasre ' ERROR:  ' "$seg")"
 # smarthub's password functions leave the statement out: create_user (3), set_password (2), login
-# (2), hash_password, verify_password; create_session's ttl check and revoke_session's refusal too
-check "bind parameters: and 19 of their statements, with placeholders only" "19 0" \
+# (2), hash_password, verify_password; create_session's ttl check, issue_jwt's errors and
+# revoke_session's refusal too
+check "bind parameters: and 20 of their statements, with placeholders only" "20 0" \
     "$(hasre ' STATEMENT:  ' "$seg") $(grep ' STATEMENT:  ' <<<"$seg" | grep -vc '\$1' || true)"
-leaks "bind parameters, default settings" "$seg" "$pw1" "$pw2" "$pw3" "$pw4" "$long" "$key" "$token" \
+leaks "bind parameters, default settings" "$seg" "$pw1" "$pw2" "$pw3" "$pw4" "$long" "$key" "$token" "$jwt" \
     "$(sha "$key")" "$(sha "$token")" "$hash1"
 check "carol's password is still the first" "$hash1" "$(q $db "SELECT password_hash FROM smarthub.users WHERE id = '$uid'")"
 

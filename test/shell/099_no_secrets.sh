@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# No password, key, token or hash of one ever reaches the server log (run at log_min_messages =
+# No password, key, token, JWT or hash of one ever reaches the server log (run at log_min_messages =
 # debug1, log_statement = none) or the audit log. Runs last, so the log it searches holds what every
 # earlier suite did; it adds a scenario of its own whose secrets it knows, including failures.
 . "$(dirname "$0")/lib.sh"
@@ -25,12 +25,15 @@ q $db "SELECT smarthub.verify_key('${key}x'), smarthub.verify_key(substr('$key',
 refused=$("$PGBIN/psql" -X -qAt -d $db -c "SET smarthub.bcrypt_cost = 4" -c "SELECT smarthub.create_user('not-an-email', 'leak2', '$pw1')" 2>&1 || true)
 check "a refused create_user says why" t "$(grep -q 'email_format' <<<"$refused" && echo t)"
 check "a refused create_user shows no hash" 0 "$(grep -cE '\$2[aby]\$' <<<"$refused" || true)"
+jwt=$(q $db "SELECT smarthub.issue_jwt('$token')")
+q $db "SELECT smarthub.verify_jwt('$jwt'), smarthub.authenticate_jwt('$jwt'), smarthub.verify_jwt('${jwt}x')" >/dev/null
+"$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.issue_jwt('$token', '5 days')" >/dev/null 2>&1 || true   # 22023
 q $db "SELECT smarthub.revoke_api_key(id) FROM smarthub.api_keys" >/dev/null
 q $db "SELECT smarthub.revoke_session('$token')" >/dev/null
 q postgres "SELECT pg_sleep(0.2)" >/dev/null   # let the log catch up
 
-[ -n "$key" ] && [ -n "$token" ] || { echo "  not ok - scenario did not produce a key and a token"; exit 1; }
-secrets=("$pw1" "$pw2" "$key" "$token"
+[ -n "$key" ] && [ -n "$token" ] && [ -n "$jwt" ] || { echo "  not ok - scenario did not produce a key, a token and a JWT"; exit 1; }
+secrets=("$pw1" "$pw2" "$key" "$token" "$jwt"
          "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
          "$(q $db "SELECT password_hash FROM smarthub.users WHERE id = '$uid'")")
 audit=$(q $db "SELECT string_agg(changes::text, E'\n') FROM smarthub.audit_logs")
@@ -42,4 +45,5 @@ for s in "${secrets[@]}"; do
 done
 # Whatever the other suites used: nothing shaped like a key, a token or a bcrypt hash in the log.
 check "no key or token anywhere in the server log" 0 "$(grep -cE 'sh[ks]_[0-9A-Za-z]{38}' "$log" || true)"
+check "no JWT anywhere in the server log" 0 "$(grep -cE 'eyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}' "$log" || true)"
 check "no bcrypt hash anywhere in the server log" 0 "$(grep -cE '\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}' "$log" || true)"

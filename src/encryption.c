@@ -262,7 +262,7 @@ ParseKeyLine(const char *line, int len, KeyringKey *key)
 	return NULL;
 }
 
-/* Whether der is a PKCS#8 Ed25519 or P-256 private key (what issue_jwt signs with). */
+/* Whether der is an Ed25519 or P-256 private key, PKCS#8 or SEC1 (what issue_jwt signs with). */
 static bool
 SigningKeyUsable(const unsigned char *der, int len)
 {
@@ -304,7 +304,7 @@ JwtKidValid(const char *p, int len)
 
 /*
  * Parse "jwt-hmac <issuer> <kid> <base64url secret>" or "jwt-sign <kid>
- * <base64 PKCS#8 DER private key>" (fields separated by blanks) into *out,
+ * <base64 DER private key>" (fields separated by blanks) into *out,
  * allocated in KeyringContext.  Returns NULL on success, else the problem.
  */
 static const char *
@@ -337,7 +337,7 @@ ParseJwtLine(const char *line, int len, SmarthubJwtKeyLine *out)
 	want = hmac ? 4 : 3;
 	if (nfields != want || i < len)
 		return hmac ? "expected \"jwt-hmac <issuer> <key id or -> <base64url secret>\""
-			: "expected \"jwt-sign <key id or -> <base64 PKCS#8 DER private key>\"";
+			: "expected \"jwt-sign <key id or -> <base64 DER private key>\"";
 	memset(out, 0, sizeof(*out));
 	out->kind = hmac ? SMARTHUB_JWT_HMAC : SMARTHUB_JWT_SIGN;
 	if (hmac)
@@ -356,7 +356,7 @@ ParseJwtLine(const char *line, int len, SmarthubJwtKeyLine *out)
 	if (hmac && out->secret_len < 32)
 		return "an HMAC secret must be at least 32 bytes";
 	if (!hmac && !SigningKeyUsable(out->secret, out->secret_len))
-		return "the private key is not an Ed25519 or P-256 key in PKCS#8 DER";
+		return "the private key is not an Ed25519 or P-256 key in DER (PKCS#8 or SEC1)";
 	return NULL;
 }
 
@@ -978,6 +978,15 @@ SmarthubKeyringJwt(const SmarthubJwtKeyLine **lines, uint64 *generation)
 	*generation = keyring_generation;
 	*lines = jwt_lines;
 	return keyring_status == KEYRING_OK ? jwt_nlines : 0;
+}
+
+void
+SmarthubKeyringRaiseIfRefused(void)
+{
+	if (keyring_status == KEYRING_UNLOADED)
+		KeyringLoad();
+	if (keyring_status == KEYRING_BROKEN)
+		KeyringRequire();
 }
 
 /* ---- the signing key ---- */

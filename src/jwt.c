@@ -1530,6 +1530,8 @@ CurrentSigningKey(void)
 {
 	EnsureCache();
 	if (own_issuer.nkeys == 0)
+		SmarthubKeyringRaiseIfRefused();	/* a refused keyring says why */
+	if (own_issuer.nkeys == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no JWT signing key is configured"),

@@ -166,6 +166,23 @@ extern bool SmarthubPasswordCheck(const char *password, size_t len,
 extern int	SmarthubPasswordRehashCost(const char *hash, size_t len);
 
 /* ---- token.c: keys and sessions (uses identity.c) ---- */
+
+/*
+ * smarthub's token format: a 4-character prefix ("shk_" API key, "shs_"
+ * session, ...) + 32 base62 characters from RAND_bytes + 6 of the CRC-32 of
+ * what precedes them; only the lowercase hex SHA-256 of the whole is stored.
+ */
+#define SMARTHUB_TOKEN_LEN		42
+#define SMARTHUB_TOKEN_HASH_LEN	64
+
+/* A fresh token with that prefix into out (SMARTHUB_TOKEN_LEN + 1 bytes). */
+extern void SmarthubMakeToken(const char *prefix, char *out);
+
+/* Whether token has the format, that prefix and a matching checksum (no table read). */
+extern bool SmarthubTokenWellFormed(const char *token, size_t len, const char *prefix);
+
+/* The lowercase hex SHA-256 of token into hex (SMARTHUB_TOKEN_HASH_LEN + 1 bytes). */
+extern void SmarthubHashToken(const char *token, size_t len, char *hex);
 typedef enum SmarthubTokenKind
 {
 	SMARTHUB_API_KEY,
@@ -316,6 +333,9 @@ typedef struct SmarthubJwtKeyLine
  * problem with the file.
  */
 extern int	SmarthubKeyringJwt(const SmarthubJwtKeyLine **lines, uint64 *generation);
+
+/* 55000 with the reason when the keyring file was refused; nothing otherwise. */
+extern void SmarthubKeyringRaiseIfRefused(void);
 
 /* ---- audit_chain.c: sealed blocks of audit rows ---- */
 

@@ -164,11 +164,8 @@ static const PlanSpec plan_specs[NUM_PLANS] = {
 
 static SPIPlanPtr plans[NUM_PLANS];
 
-static void MakeToken(const char *prefix, char *out);
 static uint32 TokenChecksum(const char *token);
 static void EncodeChecksum(uint32 crc, char *out);
-static bool TokenWellFormed(const char *token, size_t len, const char *prefix);
-static void HashToken(const char *token, size_t len, char *hex);
 static text *TokenArg(Datum d);
 static bool UserIsLive(Datum user_id);
 
@@ -238,8 +235,8 @@ EncodeChecksum(uint32 crc, char *out)
  * Fill out (TOKEN_LEN + 1 bytes) with a new token.  Random bytes of 248 or
  * more are rejected so that every base62 character is equally likely.
  */
-static void
-MakeToken(const char *prefix, char *out)
+void
+SmarthubMakeToken(const char *prefix, char *out)
 {
 	unsigned char buf[64];
 	int			n = 0;
@@ -263,8 +260,8 @@ MakeToken(const char *prefix, char *out)
 }
 
 /* Prefix, length, alphabet and checksum: everything but the database. */
-static bool
-TokenWellFormed(const char *token, size_t len, const char *prefix)
+bool
+SmarthubTokenWellFormed(const char *token, size_t len, const char *prefix)
 {
 	char		check[TOKEN_CHECK_LEN];
 	int			i;
@@ -283,8 +280,8 @@ TokenWellFormed(const char *token, size_t len, const char *prefix)
 }
 
 /* Lowercase hex SHA-256 of the token into hex (TOKEN_HASH_LEN + 1 bytes). */
-static void
-HashToken(const char *token, size_t len, char *hex)
+void
+SmarthubHashToken(const char *token, size_t len, char *hex)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -388,10 +385,10 @@ VerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id,
 			return false;
 		token = pg_detoast_datum_packed(token);
 	}
-	if (!TokenWellFormed(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token),
+	if (!SmarthubTokenWellFormed(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token),
 						 kind == SMARTHUB_API_KEY ? "shk_" : "shs_"))
 		return false;
-	HashToken(VARDATA_ANY(token), TOKEN_LEN, hex);
+	SmarthubHashToken(VARDATA_ANY(token), TOKEN_LEN, hex);
 	param = PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN));
 
 	/*
@@ -589,8 +586,8 @@ smarthub_create_api_key(PG_FUNCTION_ARGS)
 		SmarthubSpiConnect();
 		if (!UserIsLive(user_id))
 			SmarthubUnknownUser(DatumGetUUIDP(user_id));
-		MakeToken("shk_", key);
-		HashToken(key, TOKEN_LEN, hex);
+		SmarthubMakeToken("shk_", key);
+		SmarthubHashToken(key, TOKEN_LEN, hex);
 		values[0] = user_id;
 		values[1] = PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN));
 		values[2] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
@@ -717,8 +714,8 @@ SmarthubCreateSession(const pg_uuid_t *user_id, Datum ttl, Datum ip, bool ip_isn
 	text	   *result;
 	bool		isnull;
 
-	MakeToken("shs_", token);
-	HashToken(token, TOKEN_LEN, hex);
+	SmarthubMakeToken("shs_", token);
+	SmarthubHashToken(token, TOKEN_LEN, hex);
 	values[0] = UUIDPGetDatum(user_id);
 	values[1] = PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN));
 	values[2] = ip;
@@ -805,9 +802,9 @@ smarthub_revoke_session(PG_FUNCTION_ARGS)
 	bool		live;
 	Datum		param;
 
-	if (token == NULL || !TokenWellFormed(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), "shs_"))
+	if (token == NULL || !SmarthubTokenWellFormed(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), "shs_"))
 		PG_RETURN_BOOL(false);
-	HashToken(VARDATA_ANY(token), TOKEN_LEN, hex);
+	SmarthubHashToken(VARDATA_ANY(token), TOKEN_LEN, hex);
 	if (!CredentialOwner(PLAN_FIND_SESSION, PointerGetDatum(cstring_to_text_with_len(hex, TOKEN_HASH_LEN)),
 						 &owner, &session_id, &live))
 		PG_RETURN_BOOL(false);

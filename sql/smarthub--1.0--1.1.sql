@@ -144,6 +144,7 @@ BEGIN
         ' UPDATE (ip_address, user_agent, expires_at), DELETE ON smarthub.sessions TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_logs TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_blocks TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.login_throttle TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT, INSERT (id, entity_type, owner_id, name, data, deleted_at),'
         ' UPDATE (entity_type, owner_id, name, data, deleted_at), DELETE ON smarthub.entities TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.user_profiles, smarthub.active_api_keys,'
@@ -161,7 +162,7 @@ BEGIN
                'revoke_user_sessions', 'set_password', 'create_user', 'login', 'hash_password',
                'verify_password', 'password_needs_rehash', 'entity_history', 'encrypt', 'decrypt',
                'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
-               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks']::pg_catalog.name[])
+               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login']::pg_catalog.name[])
          ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);
@@ -480,6 +481,42 @@ BEGIN
 END
 $$;
 
+-- Login throttling: the same as sql/install/35_login_throttle.sql.
+CREATE TABLE smarthub.login_throttle (
+    scope        text        NOT NULL,
+    subject      text        NOT NULL,
+    attempts     integer     NOT NULL DEFAULT 0,
+    window_start timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    locked_until timestamptz,
+    lockouts     integer     NOT NULL DEFAULT 0,
+    CONSTRAINT login_throttle_pkey PRIMARY KEY (scope, subject),
+    CONSTRAINT login_throttle_scope CHECK (scope OPERATOR(pg_catalog.=) ANY (ARRAY['account', 'address']))
+);
+
+-- Admin identities (and the DBA) see who is locked; nobody else sees anything.
+ALTER TABLE smarthub.login_throttle ENABLE ROW LEVEL SECURITY;
+CREATE POLICY login_throttle_select ON smarthub.login_throttle FOR SELECT
+    USING ((SELECT smarthub.has_role('admin')));
+
+SELECT pg_catalog.pg_extension_config_dump('smarthub.login_throttle', '');
+
+CREATE FUNCTION smarthub.unlock_login(login text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'smarthub_unlock_login';
+
+REVOKE ALL ON smarthub.login_throttle FROM PUBLIC;
+REVOKE ALL ON FUNCTION smarthub.unlock_login(text) FROM PUBLIC;
+
+COMMENT ON TABLE smarthub.login_throttle IS 'Login attempts counted per account and per client address, and their lockouts (README: Login throttling)';
+COMMENT ON COLUMN smarthub.login_throttle.scope IS 'account (subject: the user id, or login: and the login lowercased when no account has it) or address (subject: the ip_address given to login)';
+COMMENT ON COLUMN smarthub.login_throttle.subject IS 'What is counted: a user id, a login no account has, or an address';
+COMMENT ON COLUMN smarthub.login_throttle.attempts IS 'Attempts since window_start (a successful login clears its account''s)';
+COMMENT ON COLUMN smarthub.login_throttle.window_start IS 'Start of the window the attempts are counted in';
+COMMENT ON COLUMN smarthub.login_throttle.locked_until IS 'Attempts are refused until then';
+COMMENT ON COLUMN smarthub.login_throttle.lockouts IS 'Lockouts in a row, each within a window of the last: each doubles the next (up to 16 times smarthub.login_lockout)';
+COMMENT ON POLICY login_throttle_select ON smarthub.login_throttle IS 'Admin identities read every row';
+COMMENT ON FUNCTION smarthub.unlock_login(text) IS 'Clears an account''s failed attempts and lock; true if it was locked (admin identities and trusted roles only, 42501 otherwise; audited)';
+
 -- has_role's cache lasts across transactions: the roles tables tell every backend of a change.
 -- Every backend caches the roles of its identity (src/identity.c); a committed change to who
 -- holds which role, or to a role's name, makes each drop that cache.
@@ -538,6 +575,11 @@ CREATE TABLE smarthub.user_identities (
     CONSTRAINT user_identities_pkey PRIMARY KEY (issuer, subject)
 );
 CREATE INDEX user_identities_user_id_idx ON smarthub.user_identities (user_id);
+
+-- Row-level security like every table of the schema: no policy, so a role granted anything on them
+-- by mistake still reads nothing (smarthub reads them as their owner).
+ALTER TABLE smarthub.jwt_issuers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE smarthub.user_identities ENABLE ROW LEVEL SECURITY;
 
 -- Validates each row's keys (22023) and tells every backend to re-read the issuers at commit.
 CREATE FUNCTION smarthub.jwt_issuers_changed() RETURNS trigger

@@ -9,18 +9,34 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inet.h"
+#include "utils/lsyscache.h"
 
 #include "smarthub.h"
 
 PG_FUNCTION_INFO_V1(smarthub_create_user);
 PG_FUNCTION_INFO_V1(smarthub_set_password);
 PG_FUNCTION_INFO_V1(smarthub_login);
+PG_FUNCTION_INFO_V1(smarthub_unlock_login);
 
 #define LOGIN_MAX_LEN		255 /* longest email; no longer login can match */
+
+/* The account a login names: the lower() unique indexes; an email match wins over a username match. */
+#define LOGIN_USER_SQL \
+	"SELECT id, password_hash::pg_catalog.text, is_active, deleted_at IS NULL FROM smarthub.users" \
+	" WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)" \
+	"    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)" \
+	" ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC" \
+	" LIMIT 1"
 
 static SPIPlanPtr unknown_role_plan = NULL;
 static SPIPlanPtr insert_user_plan = NULL;
@@ -28,6 +44,41 @@ static SPIPlanPtr grant_roles_plan = NULL;
 static SPIPlanPtr set_password_plan = NULL;
 static SPIPlanPtr login_user_plan = NULL;
 static SPIPlanPtr login_update_plan = NULL;
+static SPIPlanPtr throttle_count_plan = NULL;
+static SPIPlanPtr throttle_lock_plan = NULL;
+static SPIPlanPtr throttle_reset_plan = NULL;
+static SPIPlanPtr throttle_unlock_plan = NULL;
+
+/* GUCs: login throttling (see CountAttempt) */
+static int	login_max_failures = 10;
+static int	login_failure_window = 900;	/* seconds */
+static int	login_lockout = 60;		/* seconds: the first lockout; doubled up to 16 times that */
+
+void
+AccountInit(void)
+{
+	DefineCustomIntVariable("smarthub.login_max_failures",
+							"Failed logins per account, or per client address, within smarthub.login_failure_window before it is locked.",
+							"0 turns throttling off.",
+							&login_max_failures,
+							10, 0, 1000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("smarthub.login_failure_window",
+							"The window in which failed logins are counted.",
+							NULL,
+							&login_failure_window,
+							900, 1, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("smarthub.login_lockout",
+							"How long an account or address is first locked; each further lockout within a window doubles it, up to 16 times.",
+							NULL,
+							&login_lockout,
+							60, 1, INT_MAX / 32,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+}
 
 /*
  * Body of create_user(email text, username text, password text, first_name
@@ -162,6 +213,124 @@ SetPassword(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Login throttling.  Every attempt is counted, for the account (its user id;
+ * for a login no account has, the login itself, lowercased, so that unknown
+ * and known logins are throttled alike) and for the client address given to
+ * login (not the connection's: behind a pooler that is the pooler's).  The
+ * count is taken after the password check, in one upsert whose row lock
+ * orders concurrent attempts: an attempt is refused when its subject is
+ * locked or when it is beyond the threshold, whatever its password, so 100
+ * concurrent guesses get exactly login_max_failures verdicts.  The attempt
+ * that crosses the threshold locks the subject for smarthub.login_lockout,
+ * doubled for each lockout that follows one within a window (at most 16
+ * times).  A successful login clears its account's count and takes itself
+ * off its address's.
+ */
+typedef struct Attempt
+{
+	bool		refused;		/* locked, or beyond the threshold */
+	bool		locks_now;		/* this attempt crossed the threshold */
+} Attempt;
+
+static Attempt
+CountAttempt(const char *scope, Datum subject)
+{
+	static const Oid types[3] = {TEXTOID, TEXTOID, INT4OID};
+	Datum		values[3];
+	Attempt		a = {false, false};
+	bool		isnull;
+	bool		locked;
+	int32		attempts;
+
+	values[0] = CStringGetTextDatum(scope);
+	values[1] = subject;
+	values[2] = Int32GetDatum(login_failure_window);
+	SmarthubExecute(SmarthubKeepPlan(&throttle_count_plan,
+									 "INSERT INTO smarthub.login_throttle AS t (scope, subject, attempts, window_start)"
+									 " VALUES ($1, $2, 1, pg_catalog.now())"
+									 " ON CONFLICT (scope, subject) DO UPDATE SET"
+									 "  attempts = CASE WHEN t.locked_until OPERATOR(pg_catalog.>) pg_catalog.now() THEN t.attempts"
+									 "                  WHEN t.window_start OPERATOR(pg_catalog.<=) (pg_catalog.now()"
+									 "                       OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3)) THEN 1"
+									 "                  ELSE t.attempts OPERATOR(pg_catalog.+) 1 END,"
+									 "  window_start = CASE WHEN t.locked_until OPERATOR(pg_catalog.>) pg_catalog.now() THEN t.window_start"
+									 "                  WHEN t.window_start OPERATOR(pg_catalog.<=) (pg_catalog.now()"
+									 "                       OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3)) THEN pg_catalog.now()"
+									 "                  ELSE t.window_start END"
+									 " RETURNING COALESCE(t.locked_until OPERATOR(pg_catalog.>) pg_catalog.now(), false), t.attempts",
+									 3, types),
+					values, NULL, false, SPI_OK_INSERT_RETURNING);
+	locked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	a.refused = locked || attempts > login_max_failures;
+	a.locks_now = !locked && attempts == login_max_failures + 1;
+	return a;
+}
+
+/* Lock a subject that just crossed the threshold (its row is locked by CountAttempt). */
+static void
+LockSubject(const char *scope, Datum subject)
+{
+	static const Oid types[4] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum		values[4];
+
+	values[0] = CStringGetTextDatum(scope);
+	values[1] = subject;
+	values[2] = Int32GetDatum(login_failure_window);
+	values[3] = Int32GetDatum(login_lockout);
+	/* a lockout soon after the last one is twice as long, up to 16 times the first */
+	SmarthubExecute(SmarthubKeepPlan(&throttle_lock_plan,
+									 "UPDATE smarthub.login_throttle SET"
+									 "  lockouts = CASE WHEN locked_until OPERATOR(pg_catalog.>) (pg_catalog.now()"
+									 "                       OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))"
+									 "                  THEN lockouts OPERATOR(pg_catalog.+) 1 ELSE 1 END,"
+									 "  locked_until = pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs =>"
+									 "      $4::pg_catalog.float8 OPERATOR(pg_catalog.*) pg_catalog.power(2::pg_catalog.float8, LEAST("
+									 "          CASE WHEN locked_until OPERATOR(pg_catalog.>) (pg_catalog.now()"
+									 "                    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $3))"
+									 "               THEN lockouts ELSE 0 END, 4)::pg_catalog.float8)),"
+									 "  attempts = 0, window_start = pg_catalog.now()"
+									 " WHERE scope OPERATOR(pg_catalog.=) $1 AND subject OPERATOR(pg_catalog.=) $2",
+									 4, types),
+					values, NULL, false, SPI_OK_UPDATE);
+}
+
+/* After a successful login: the account starts afresh, and the address forgets this attempt. */
+static void
+ResetAttempts(Datum account, Datum address, bool has_address)
+{
+	static const Oid types[3] = {TEXTOID, TEXTOID, BOOLOID};
+	Datum		values[3];
+
+	values[0] = account;
+	values[1] = has_address ? address : CStringGetTextDatum("");
+	values[2] = BoolGetDatum(has_address);
+	SmarthubExecute(SmarthubKeepPlan(&throttle_reset_plan,
+									 "WITH gone AS (DELETE FROM smarthub.login_throttle"
+									 "   WHERE scope OPERATOR(pg_catalog.=) 'account' AND subject OPERATOR(pg_catalog.=) $1)"
+									 " UPDATE smarthub.login_throttle SET attempts = GREATEST(attempts OPERATOR(pg_catalog.-) 1, 0)"
+									 "  WHERE $3 AND scope OPERATOR(pg_catalog.=) 'address' AND subject OPERATOR(pg_catalog.=) $2",
+									 3, types),
+					values, NULL, false, SPI_OK_UPDATE);
+}
+
+/* The account subject: the user id, or for a login no account has, "login:" and the login lowercased. */
+static Datum
+AccountSubject(bool known, const pg_uuid_t *user_id, text *login)
+{
+	char	   *s;
+
+	if (known)
+		return CStringGetTextDatum(DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id))));
+	s = text_to_cstring(login);
+	/* cut as the audit row cuts it: no account has a longer login */
+	s[pg_mbcharcliplen(s, strlen(s), LOGIN_MAX_LEN)] = '\0';
+	return CStringGetTextDatum(psprintf("login:%s",
+										TextDatumGetCString(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID,
+																					CStringGetTextDatum(s)))));
+}
+
+/*
  * Body of login(login text, password text, ip_address inet DEFAULT NULL,
  *				 user_agent text DEFAULT NULL, ttl interval DEFAULT NULL)
  *				 RETURNS text.
@@ -183,6 +352,7 @@ Login(PG_FUNCTION_ARGS)
 	Datum		ttl;
 	pg_uuid_t	user_id;
 	bool		known = false;
+	bool		locked = false;
 	const char *reason = NULL;
 	char	   *hash = NULL;
 	size_t		hashlen = 0;
@@ -204,12 +374,7 @@ Login(PG_FUNCTION_ARGS)
 		Datum		param = PointerGetDatum(login);
 
 		/* the lower() unique indexes; an email match wins over a username match */
-		SmarthubExecute(SmarthubKeepPlan(&login_user_plan,
-										 "SELECT id, password_hash::pg_catalog.text, is_active, deleted_at IS NULL FROM smarthub.users"
-										 " WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-										 "    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-										 " ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC"
-										 " LIMIT 1", 1, user_types),
+		SmarthubExecute(SmarthubKeepPlan(&login_user_plan, LOGIN_USER_SQL, 1, user_types),
 						&param, NULL, false, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
@@ -236,6 +401,43 @@ Login(PG_FUNCTION_ARGS)
 							   hash, hashlen);
 	if (!ok && known && reason == NULL)
 		reason = "wrong_password";
+
+	/*
+	 * Counted after the (equal) work of the check, whatever its outcome; not
+	 * in a database still at 1.0, which has no smarthub.login_throttle.
+	 */
+	if (login_max_failures > 0 &&
+		OidIsValid(get_relname_relid("login_throttle", get_namespace_oid(SMARTHUB_SCHEMA, false))))
+	{
+		Datum		account = (Datum) 0;
+		Datum		address = (Datum) 0;
+		bool		has_address = !PG_ARGISNULL(2);
+		Attempt		by_account = {false, false};
+		Attempt		by_address = {false, false};
+
+		if (login != NULL)
+		{
+			account = AccountSubject(known, &user_id, login);
+			by_account = CountAttempt("account", account);
+		}
+		if (has_address)
+		{
+			address = DirectFunctionCall1(network_host, PG_GETARG_DATUM(2));
+			by_address = CountAttempt("address", address);
+		}
+		if (by_account.locks_now)
+			LockSubject("account", account);
+		if (by_address.locks_now)
+			LockSubject("address", address);
+		if (by_account.refused || by_address.refused)
+		{
+			ok = false;
+			locked = true;
+			reason = by_account.refused ? "account_locked" : "address_locked";
+		}
+		else if (ok && login != NULL)
+			ResetAttempts(account, address, has_address);
+	}
 
 	if (ok)
 	{
@@ -298,7 +500,8 @@ Login(PG_FUNCTION_ARGS)
 			values[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 			changes = SmarthubJsonbObject(reason ? 2 : 1, keys, values, nulls, types);
 		}
-		SmarthubAuditWrite("users", known ? &user_id : &nobody, ok ? "LOGIN" : "LOGIN_FAILED",
+		SmarthubAuditWrite("users", known ? &user_id : &nobody,
+						   ok ? "LOGIN" : locked ? "LOGIN_LOCKED" : "LOGIN_FAILED",
 						   changes, ok ? &user_id : NULL, ip, ip_isnull, user_agent);
 	}
 
@@ -326,4 +529,80 @@ Datum
 smarthub_login(PG_FUNCTION_ARGS)
 {
 	return SmarthubCallHidingStatement(Login, fcinfo);
+}
+
+/*
+ * unlock_login(login text) RETURNS boolean: clears the account's failed
+ * attempts and lock (for a login no account has: that login's); true if it
+ * was locked.  Admin identities and trusted roles only; audited.
+ */
+static Datum
+UnlockLogin(PG_FUNCTION_ARGS)
+{
+	static const Oid user_types[1] = {TEXTOID};
+	static const Oid unlock_types[2] = {TEXTOID, TEXTOID};
+	static const pg_uuid_t nobody = {{0}};
+	text	   *login;
+	pg_uuid_t	user_id;
+	bool		known = false;
+	bool		was_locked = false;
+	Datum		values[2];
+	Datum		param;
+	SmarthubSavedUser saved;
+
+	SmarthubRequireArg(fcinfo, 0, "login");
+	SmarthubCheckActingFor(fcinfo, "unlock_login", NULL);
+	login = PG_GETARG_TEXT_PP(0);
+
+	SmarthubBecomeOwner(&saved);
+	SmarthubSpiConnect();
+	param = PointerGetDatum(login);
+	if (VARSIZE_ANY_EXHDR(login) <= LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN)
+	{
+		SmarthubExecute(SmarthubKeepPlan(&login_user_plan, LOGIN_USER_SQL, 1, user_types),
+						&param, NULL, false, SPI_OK_SELECT);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			known = true;
+			memcpy(user_id.data, DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))->data, UUID_LEN);
+		}
+	}
+	values[0] = AccountSubject(known, &user_id, login);
+	values[1] = AccountSubject(false, NULL, login);
+	SmarthubExecute(SmarthubKeepPlan(&throttle_unlock_plan,
+									 "DELETE FROM smarthub.login_throttle"
+									 " WHERE scope OPERATOR(pg_catalog.=) 'account' AND subject OPERATOR(pg_catalog.=) ANY (ARRAY[$1, $2])"
+									 " RETURNING COALESCE(locked_until OPERATOR(pg_catalog.>) pg_catalog.now(), false)",
+									 2, unlock_types),
+					values, NULL, false, SPI_OK_DELETE_RETURNING);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		was_locked |= DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	SmarthubRestoreUser(&saved);
+
+	if (was_locked)
+	{
+		const char *keys[1] = {"login"};
+		Datum		v[1];
+		bool		nulls[1] = {false};
+		Oid			types[1] = {TEXTOID};
+		char	   *s = text_to_cstring(login);
+
+		v[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), LOGIN_MAX_LEN)));
+		SmarthubAuditWriteForIdentity("users", known ? &user_id : &nobody, "LOGIN_UNLOCKED",
+									  SmarthubJsonbObject(1, keys, v, nulls, types));
+	}
+	PG_RETURN_BOOL(was_locked);
+}
+
+Datum
+smarthub_unlock_login(PG_FUNCTION_ARGS)
+{
+	return SmarthubCallHidingStatement(UnlockLogin, fcinfo);
 }

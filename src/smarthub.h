@@ -66,6 +66,7 @@ extern void AuditWriterInit(void);
 extern void EncryptionInit(void);
 extern void AuditChainInit(void);
 extern void JwtInit(void);
+extern void AccountInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 

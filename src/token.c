@@ -23,6 +23,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -30,6 +31,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/pg_crc.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
@@ -74,6 +76,7 @@ typedef enum TokenPlan
 	PLAN_DELETE_SESSION,
 	PLAN_DELETE_USER_SESSIONS,
 	PLAN_PURGE_SESSIONS,
+	PLAN_PURGE_THROTTLE,
 	NUM_PLANS
 } TokenPlan;
 
@@ -158,6 +161,14 @@ static const PlanSpec plan_specs[NUM_PLANS] = {
 	},
 	[PLAN_PURGE_SESSIONS] = {
 		"DELETE FROM smarthub.sessions WHERE expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()",
+		0, {InvalidOid}
+	},
+	/* login throttling's rows whose window and lock are over (1.1 on) */
+	[PLAN_PURGE_THROTTLE] = {
+		"DELETE FROM smarthub.login_throttle"
+		" WHERE window_start OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-)"
+		"       pg_catalog.current_setting('smarthub.login_failure_window')::pg_catalog.interval)"
+		"   AND (locked_until IS NULL OR locked_until OPERATOR(pg_catalog.<=) pg_catalog.now())",
 		0, {InvalidOid}
 	},
 };
@@ -841,5 +852,10 @@ smarthub_revoke_user_sessions(PG_FUNCTION_ARGS)
 Datum
 smarthub_purge_expired_sessions(PG_FUNCTION_ARGS)
 {
-	return Int64GetDatum((int64) ExecuteAsOwner(PLAN_PURGE_SESSIONS, NULL, SPI_OK_DELETE));
+	int64		n = (int64) ExecuteAsOwner(PLAN_PURGE_SESSIONS, NULL, SPI_OK_DELETE);
+
+	/* and login throttling's finished rows, where there are any (1.1 on) */
+	if (OidIsValid(get_relname_relid("login_throttle", get_namespace_oid(SMARTHUB_SCHEMA, false))))
+		ExecuteAsOwner(PLAN_PURGE_THROTTLE, NULL, SPI_OK_DELETE);
+	return Int64GetDatum(n);
 }

@@ -73,6 +73,7 @@ BEGIN
         ' UPDATE (ip_address, user_agent, expires_at), DELETE ON smarthub.sessions TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_logs TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_blocks TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.login_throttle TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT, INSERT (id, entity_type, owner_id, name, data, deleted_at),'
         ' UPDATE (entity_type, owner_id, name, data, deleted_at), DELETE ON smarthub.entities TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.user_profiles, smarthub.active_api_keys,'
@@ -90,7 +91,7 @@ BEGIN
                'revoke_user_sessions', 'set_password', 'create_user', 'login', 'hash_password',
                'verify_password', 'password_needs_rehash', 'entity_history', 'encrypt', 'decrypt',
                'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
-               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks']::pg_catalog.name[])
+               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login']::pg_catalog.name[])
          ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);

@@ -39,6 +39,11 @@ CREATE TABLE smarthub.user_identities (
 );
 CREATE INDEX user_identities_user_id_idx ON smarthub.user_identities (user_id);
 
+-- Row-level security like every table of the schema: no policy, so a role granted anything on them
+-- by mistake still reads nothing (smarthub reads them as their owner).
+ALTER TABLE smarthub.jwt_issuers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE smarthub.user_identities ENABLE ROW LEVEL SECURITY;
+
 -- Validates each row's keys (22023) and tells every backend to re-read the issuers at commit.
 CREATE FUNCTION smarthub.jwt_issuers_changed() RETURNS trigger
     LANGUAGE c

@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(146);
 
 SELECT has_schema('smarthub');
-SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities']);
+SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities', 'login_throttle']);
 
 -- users
 SELECT columns_are('smarthub', 'users', ARRAY['id', 'email', 'username', 'password_hash', 'first_name', 'last_name',
@@ -161,7 +161,7 @@ SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN pg_class c ON c.oid = a
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r'
             AND obj_description(c.oid, 'pg_class') IS NULL), 0, 'every table has a comment');
 -- every table is dumped
-SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 10, 'all ten tables registered for pg_dump');
+SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 11, 'all eleven tables registered for pg_dump');
 
 -- behaviour: constraints
 SELECT lives_ok($$INSERT INTO smarthub.users (id, email, username, password_hash)
@@ -217,7 +217,7 @@ SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgname = 'set_updated_at' 
     'set_updated_at on users, roles, api_keys, entities, jwt_issuers');
 
 -- table_sizes view
-SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 10, 'table_sizes lists the ten tables');
+SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 11, 'table_sizes lists the eleven tables');
 SELECT has_column('smarthub', 'table_sizes', 'total_size', 'table_sizes has total_size');
 
 SELECT * FROM finish();

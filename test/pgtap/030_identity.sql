@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(214);
+SELECT plan(217);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -78,10 +78,13 @@ SELECT policies_are('smarthub', 'api_keys', ARRAY['api_keys_select', 'api_keys_i
 SELECT policies_are('smarthub', 'sessions', ARRAY['sessions_select', 'sessions_insert', 'sessions_update', 'sessions_delete'], 'sessions policies');
 SELECT policies_are('smarthub', 'audit_logs', ARRAY['audit_logs_select'], 'audit_logs: a read policy only');
 SELECT policies_are('smarthub', 'audit_blocks', ARRAY['audit_blocks_select'], 'audit_blocks: a read policy only');
+SELECT policies_are('smarthub', 'login_throttle', ARRAY['login_throttle_select'], 'login_throttle: a read policy (admins) only');
+SELECT policies_are('smarthub', 'jwt_issuers', ARRAY[]::name[], 'jwt_issuers: no policy (the DBA''s)');
+SELECT policies_are('smarthub', 'user_identities', ARRAY[]::name[], 'user_identities: no policy (the DBA''s)');
 SELECT policies_are('smarthub', 'entities', ARRAY['entities_select', 'entities_insert', 'entities_update', 'entities_delete'], 'entities policies');
 SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'smarthub'::regnamespace AND relkind IN ('r', 'p')
              AND NOT relispartition AND relrowsecurity AND NOT relforcerowsecurity),
-          8, 'RLS enabled (not forced) on all eight tables (partitions are read through their table)');
+          11, 'RLS enabled (not forced) on all eleven tables (partitions are read through their table)');
 SELECT isnt_definer('smarthub', 'current_user_id', '{}'::name[], 'current_user_id is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'set_current_user', ARRAY['uuid'], 'set_current_user is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'has_role', ARRAY['text'], 'has_role is not SECURITY DEFINER');
@@ -117,7 +120,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
-           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks')
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login')
        AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: every overload of every allow-listed function that exists');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -127,7 +130,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
-           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks')
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login')
        AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: nothing outside the allow-list (untrusted)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -137,7 +140,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
-           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks',
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login',
            'set_current_user')
        AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
     'grant_access(trusted): nothing outside the allow-list and set_current_user');

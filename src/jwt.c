@@ -797,22 +797,21 @@ JwksToKeys(Jsonb *jwks, JwtKey **keys, MemoryContext cxt, bool strict)
 
 /* ---- loading ---- */
 
-/* RFC 7638 thumbprint of a public key: our own keys' kid when the keyring says "-". */
-static char *
-Thumbprint(JwtKey *key)
+/*
+ * The required members of one of our public keys as a JWK, in RFC 7638's
+ * order (so that, between braces, they are what its thumbprint hashes).
+ */
+static void
+AppendPublicJwk(StringInfo buf, JwtKey *key)
 {
-	StringInfoData buf;
-	unsigned char hash[32];
-	unsigned char x[32];
-	size_t		xlen = sizeof(x);
-
-	initStringInfo(&buf);
 	if (key->type == KEY_ED25519)
 	{
-		if (EVP_PKEY_get_raw_public_key(key->pkey, x, &xlen) != 1)
+		unsigned char x[32];
+		size_t		xlen = sizeof(x);
+
+		if (EVP_PKEY_get_raw_public_key(key->pkey, x, &xlen) != 1 || xlen != 32)
 			elog(ERROR, "could not read an Ed25519 public key");
-		appendStringInfo(&buf, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}",
-						 Base64UrlEncode(x, 32));
+		appendStringInfo(buf, "\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"", Base64UrlEncode(x, 32));
 	}
 	else
 	{
@@ -827,9 +826,22 @@ Thumbprint(JwtKey *key)
 			elog(ERROR, "could not read a P-256 public key");
 		BN_free(bx);
 		BN_free(by);
-		appendStringInfo(&buf, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+		appendStringInfo(buf, "\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"",
 						 Base64UrlEncode(cx, 32), Base64UrlEncode(cy, 32));
 	}
+}
+
+/* RFC 7638 thumbprint of one of our keys: its kid when the keyring says "-". */
+static char *
+Thumbprint(JwtKey *key)
+{
+	StringInfoData buf;
+	unsigned char hash[32];
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	AppendPublicJwk(&buf, key);
+	appendStringInfoChar(&buf, '}');
 	if (EVP_Digest(buf.data, buf.len, hash, NULL, AlgDigest(ALG_HS256), NULL) != 1)
 		elog(ERROR, "SHA-256 failed");
 	return Base64UrlEncode(hash, 32);
@@ -1542,7 +1554,8 @@ CurrentSigningKey(void)
 static void
 AppendJsonString(StringInfo buf, const char *key, const char *value)
 {
-	if (buf->len > 1)
+	/* a comma unless this is the object's first member */
+	if (buf->len > 0 && buf->data[buf->len - 1] != '{')
 		appendStringInfoChar(buf, ',');
 	escape_json(buf, key);
 	appendStringInfoChar(buf, ':');
@@ -1698,47 +1711,13 @@ smarthub_jwks(PG_FUNCTION_ARGS)
 	for (int k = 0; k < own_issuer.nkeys; k++)
 	{
 		JwtKey	   *key = &own_issuer.keys[k];
-		StringInfoData jwk;
 
-		initStringInfo(&jwk);
-		appendStringInfoChar(&jwk, '{');
-		if (key->type == KEY_ED25519)
-		{
-			unsigned char x[32];
-			size_t		xlen = sizeof(x);
-
-			if (EVP_PKEY_get_raw_public_key(key->pkey, x, &xlen) != 1)
-				elog(ERROR, "could not read an Ed25519 public key");
-			AppendJsonString(&jwk, "kty", "OKP");
-			AppendJsonString(&jwk, "crv", "Ed25519");
-			AppendJsonString(&jwk, "x", Base64UrlEncode(x, 32));
-			AppendJsonString(&jwk, "alg", "EdDSA");
-		}
-		else
-		{
-			BIGNUM	   *bx = NULL,
-					   *by = NULL;
-			unsigned char cx[32],
-						cy[32];
-
-			if (EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1 ||
-				EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1 ||
-				BN_bn2binpad(bx, cx, 32) != 32 || BN_bn2binpad(by, cy, 32) != 32)
-				elog(ERROR, "could not read a P-256 public key");
-			BN_free(bx);
-			BN_free(by);
-			AppendJsonString(&jwk, "kty", "EC");
-			AppendJsonString(&jwk, "crv", "P-256");
-			AppendJsonString(&jwk, "x", Base64UrlEncode(cx, 32));
-			AppendJsonString(&jwk, "y", Base64UrlEncode(cy, 32));
-			AppendJsonString(&jwk, "alg", "ES256");
-		}
-		AppendJsonString(&jwk, "kid", key->kid);
-		AppendJsonString(&jwk, "use", "sig");
-		appendStringInfoChar(&jwk, '}');
-		if (k > 0)
-			appendStringInfoChar(&buf, ',');
-		appendBinaryStringInfo(&buf, jwk.data, jwk.len);
+		appendStringInfoString(&buf, k > 0 ? ",{" : "{");
+		AppendPublicJwk(&buf, key);
+		AppendJsonString(&buf, "alg", key->type == KEY_ED25519 ? "EdDSA" : "ES256");
+		AppendJsonString(&buf, "kid", key->kid);
+		AppendJsonString(&buf, "use", "sig");
+		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "]}");
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));

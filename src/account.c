@@ -20,8 +20,6 @@ PG_FUNCTION_INFO_V1(smarthub_create_user);
 PG_FUNCTION_INFO_V1(smarthub_set_password);
 PG_FUNCTION_INFO_V1(smarthub_login);
 
-#define LOGIN_MAX_LEN		255 /* longest email; no longer login can match */
-
 static SPIPlanPtr unknown_role_plan = NULL;
 static SPIPlanPtr insert_user_plan = NULL;
 static SPIPlanPtr grant_roles_plan = NULL;
@@ -196,20 +194,13 @@ Login(PG_FUNCTION_ARGS)
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
 
-	/* no account has a login longer than an email may be */
-	if (login != NULL &&
-		VARSIZE_ANY_EXHDR(login) <= LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN &&
-		pg_mbstrlen_with_len(VARDATA_ANY(login), VARSIZE_ANY_EXHDR(login)) <= LOGIN_MAX_LEN)
+	if (SmarthubLoginMayMatch(login))
 	{
 		Datum		param = PointerGetDatum(login);
 
-		/* the lower() unique indexes; an email match wins over a username match */
 		SmarthubExecute(SmarthubKeepPlan(&login_user_plan,
 										 "SELECT id, password_hash::pg_catalog.text, is_active, deleted_at IS NULL FROM smarthub.users"
-										 " WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-										 "    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-										 " ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC"
-										 " LIMIT 1", 1, user_types),
+										 SMARTHUB_LOGIN_MATCH, 1, user_types),
 						&param, NULL, false, SPI_OK_SELECT);
 		if (SPI_processed == 1)
 		{
@@ -293,7 +284,7 @@ Login(PG_FUNCTION_ARGS)
 				/* cut to 255 characters, never inside one */
 				char	   *s = text_to_cstring(login);
 
-				values[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), LOGIN_MAX_LEN)));
+				values[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), SMARTHUB_LOGIN_MAX_LEN)));
 			}
 			values[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 			changes = SmarthubJsonbObject(reason ? 2 : 1, keys, values, nulls, types);

@@ -2,7 +2,8 @@
  * account.c
  *		create_user, set_password and login: the account functions, which
  *		combine the others (bcrypt from password.c, sessions from token.c,
- *		audit rows from audit.c) and depend on all of them.
+ *		one-time tokens from onetime.c, audit rows from audit.c) and depend
+ *		on all of them.
  *
  * Each takes a password, so each runs through SmarthubCallHidingStatement: no error
  * raised while it runs logs the statement that carries the password.
@@ -123,7 +124,8 @@ CreateUser(PG_FUNCTION_ARGS)
  * Body of set_password(user_id uuid, password text) RETURNS void.
  *
  * Soft-deleted accounts count as unknown (P0002): to the application they
- * are gone.
+ * are gone.  The user's outstanding password reset and magic link tokens
+ * stop working (onetime.c); sessions are kept.
  */
 static Datum
 SetPassword(PG_FUNCTION_ARGS)
@@ -152,6 +154,8 @@ SetPassword(PG_FUNCTION_ARGS)
 									 2, types),
 					values, NULL, false, SPI_OK_UPDATE);
 	updated = SPI_processed;
+	if (updated > 0)
+		SmarthubVoidPasswordTokens(values[0]);
 	SPI_finish();
 	SmarthubRestoreUser(&saved);
 	if (updated == 0)

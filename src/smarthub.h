@@ -66,6 +66,7 @@ extern void AuditWriterInit(void);
 extern void EncryptionInit(void);
 extern void AuditChainInit(void);
 extern void JwtInit(void);
+extern void OnetimeInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
@@ -235,6 +236,14 @@ extern int32 SmarthubDeleteUserSessions(Datum user_id);
 extern text *SmarthubCreateSession(const pg_uuid_t *user_id, Datum ttl,
 								   Datum ip, bool ip_isnull, Datum ua, bool ua_isnull,
 								   pg_uuid_t *session_id);
+
+/* ---- onetime.c: email verification, password reset, magic links (uses token.c) ---- */
+
+/*
+ * A password changed (set_password, reset_password): delete the user's
+ * outstanding password_reset and magic_link tokens.  Inside SPI, as the owner.
+ */
+extern void SmarthubVoidPasswordTokens(Datum user_id);
 
 /* ---- jsonb_diff.c ---- */
 

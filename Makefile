@@ -14,6 +14,7 @@ OBJS = \
 	src/audit_writer.o \
 	src/audit_chain.o \
 	src/audit.o \
+	src/onetime.o \
 	src/account.o \
 	src/jsonb_diff.o \
 	src/encryption.o \

@@ -2,7 +2,8 @@
  * account.c
  *		create_user, set_password and login: the account functions, which
  *		combine the others (bcrypt from password.c, sessions from token.c,
- *		audit rows from audit.c) and depend on all of them.
+ *		one-time tokens from onetime.c, audit rows from audit.c) and depend
+ *		on all of them.
  *
  * Each takes a password, so each runs through SmarthubCallHidingStatement: no error
  * raised while it runs logs the statement that carries the password.
@@ -28,15 +29,10 @@ PG_FUNCTION_INFO_V1(smarthub_set_password);
 PG_FUNCTION_INFO_V1(smarthub_login);
 PG_FUNCTION_INFO_V1(smarthub_unlock_login);
 
-#define LOGIN_MAX_LEN		255 /* longest email; no longer login can match */
-
-/* The account a login names: the lower() unique indexes; an email match wins over a username match. */
+/* The account a login names (SMARTHUB_LOGIN_MATCH): id, hash, active, not deleted. */
 #define LOGIN_USER_SQL \
 	"SELECT id, password_hash::pg_catalog.text, is_active, deleted_at IS NULL FROM smarthub.users" \
-	" WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)" \
-	"    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)" \
-	" ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC" \
-	" LIMIT 1"
+	SMARTHUB_LOGIN_MATCH
 
 static SPIPlanPtr unknown_role_plan = NULL;
 static SPIPlanPtr insert_user_plan = NULL;
@@ -176,7 +172,8 @@ CreateUser(PG_FUNCTION_ARGS)
  * Body of set_password(user_id uuid, password text) RETURNS void.
  *
  * Soft-deleted accounts count as unknown (P0002): to the application they
- * are gone.
+ * are gone.  The user's outstanding password reset and magic link tokens
+ * stop working (onetime.c); sessions are kept.
  */
 static Datum
 SetPassword(PG_FUNCTION_ARGS)
@@ -205,6 +202,8 @@ SetPassword(PG_FUNCTION_ARGS)
 									 2, types),
 					values, NULL, false, SPI_OK_UPDATE);
 	updated = SPI_processed;
+	if (updated > 0)
+		SmarthubVoidPasswordTokens(values[0]);
 	SPI_finish();
 	SmarthubRestoreUser(&saved);
 	if (updated == 0)
@@ -324,7 +323,7 @@ AccountSubject(bool known, const pg_uuid_t *user_id, text *login)
 		return CStringGetTextDatum(DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id))));
 	s = text_to_cstring(login);
 	/* cut as the audit row cuts it: no account has a longer login */
-	s[pg_mbcharcliplen(s, strlen(s), LOGIN_MAX_LEN)] = '\0';
+	s[pg_mbcharcliplen(s, strlen(s), SMARTHUB_LOGIN_MAX_LEN)] = '\0';
 	return CStringGetTextDatum(psprintf("login:%s",
 										TextDatumGetCString(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID,
 																					CStringGetTextDatum(s)))));
@@ -366,14 +365,10 @@ Login(PG_FUNCTION_ARGS)
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
 
-	/* no account has a login longer than an email may be */
-	if (login != NULL &&
-		VARSIZE_ANY_EXHDR(login) <= LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN &&
-		pg_mbstrlen_with_len(VARDATA_ANY(login), VARSIZE_ANY_EXHDR(login)) <= LOGIN_MAX_LEN)
+	if (SmarthubLoginMayMatch(login))
 	{
 		Datum		param = PointerGetDatum(login);
 
-		/* the lower() unique indexes; an email match wins over a username match */
 		SmarthubExecute(SmarthubKeepPlan(&login_user_plan, LOGIN_USER_SQL, 1, user_types),
 						&param, NULL, false, SPI_OK_SELECT);
 		if (SPI_processed == 1)
@@ -495,7 +490,7 @@ Login(PG_FUNCTION_ARGS)
 				/* cut to 255 characters, never inside one */
 				char	   *s = text_to_cstring(login);
 
-				values[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), LOGIN_MAX_LEN)));
+				values[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), SMARTHUB_LOGIN_MAX_LEN)));
 			}
 			values[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 			changes = SmarthubJsonbObject(reason ? 2 : 1, keys, values, nulls, types);
@@ -557,7 +552,7 @@ UnlockLogin(PG_FUNCTION_ARGS)
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
 	param = PointerGetDatum(login);
-	if (VARSIZE_ANY_EXHDR(login) <= LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN)
+	if (SmarthubLoginMayMatch(login))
 	{
 		SmarthubExecute(SmarthubKeepPlan(&login_user_plan, LOGIN_USER_SQL, 1, user_types),
 						&param, NULL, false, SPI_OK_SELECT);
@@ -594,7 +589,7 @@ UnlockLogin(PG_FUNCTION_ARGS)
 		Oid			types[1] = {TEXTOID};
 		char	   *s = text_to_cstring(login);
 
-		v[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), LOGIN_MAX_LEN)));
+		v[0] = PointerGetDatum(cstring_to_text_with_len(s, pg_mbcharcliplen(s, strlen(s), SMARTHUB_LOGIN_MAX_LEN)));
 		SmarthubAuditWriteForIdentity("users", known ? &user_id : &nobody, "LOGIN_UNLOCKED",
 									  SmarthubJsonbObject(1, keys, v, nulls, types));
 	}

@@ -22,6 +22,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
@@ -357,4 +358,17 @@ SmarthubUnknownUser(const pg_uuid_t *user_id)
 			(errcode(ERRCODE_NO_DATA_FOUND),
 			 errmsg("user %s does not exist or is not active", SmarthubUuidText(user_id)),
 			 errhidestmt(true)));
+}
+
+/*
+ * Whether login can name a user at all: not NULL, and no longer than an
+ * email may be (checked on the bytes first, so that a megabyte of text is
+ * not counted character by character).
+ */
+bool
+SmarthubLoginMayMatch(text *login)
+{
+	return login != NULL &&
+		VARSIZE_ANY_EXHDR(login) <= SMARTHUB_LOGIN_MAX_LEN * MAX_MULTIBYTE_CHAR_LEN &&
+		pg_mbstrlen_with_len(VARDATA_ANY(login), VARSIZE_ANY_EXHDR(login)) <= SMARTHUB_LOGIN_MAX_LEN;
 }

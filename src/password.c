@@ -249,6 +249,13 @@ SmarthubHashPassword(const char *password, size_t len, int cost)
 	return HashToText(password, len, cost < 0 ? bcrypt_cost : cost);
 }
 
+/* The password rules of SmarthubHashPassword, without the hash (22023). */
+void
+SmarthubCheckPassword(const char *password, size_t len)
+{
+	CheckPasswordForHash(password, len);
+}
+
 /*
  * Check a password against a hash for login without raising, always doing
  * the work of one bcrypt computation at smarthub.bcrypt_cost (bounded by

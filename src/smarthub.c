@@ -31,5 +31,6 @@ _PG_init(void)
 	AuditChainInit();
 	JwtInit();
 	AccountInit();
+	OnetimeInit();
 	MarkGUCPrefixReserved("smarthub");
 }

@@ -67,6 +67,7 @@ extern void EncryptionInit(void);
 extern void AuditChainInit(void);
 extern void JwtInit(void);
 extern void AccountInit(void);
+extern void OnetimeInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
@@ -115,6 +116,22 @@ extern int	SmarthubBase64Decode(const char *in, int len, bool strict, unsigned c
 
 /* P0002 "user <id> does not exist or is not active". */
 pg_noreturn extern void SmarthubUnknownUser(const pg_uuid_t *user_id);
+
+/*
+ * How a login names a user (login, request_password_reset, create_magic_link):
+ * an email or a username, case-insensitively, through the lower() unique
+ * indexes; an email match wins over a username match.  SMARTHUB_LOGIN_MATCH
+ * follows "SELECT ... FROM smarthub.users", with the login as $1; a login
+ * for which SmarthubLoginMayMatch is false names nobody (no account has a
+ * login longer than an email may be) and is not looked up.
+ */
+#define SMARTHUB_LOGIN_MAX_LEN	255
+#define SMARTHUB_LOGIN_MATCH \
+	" WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)" \
+	"    OR pg_catalog.lower(username) OPERATOR(pg_catalog.=) pg_catalog.lower($1)" \
+	" ORDER BY pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC" \
+	" LIMIT 1"
+extern bool SmarthubLoginMayMatch(text *login);
 
 /* ---- identity.c ---- */
 
@@ -166,6 +183,9 @@ extern bool SmarthubPasswordCheck(const char *password, size_t len,
 /* The cost to re-hash a verified password at, or 0 to keep its hash. */
 extern int	SmarthubPasswordRehashCost(const char *hash, size_t len);
 
+/* 22023 for a password SmarthubHashPassword would refuse (empty, over 72 bytes); no bcrypt. */
+extern void SmarthubCheckPassword(const char *password, size_t len);
+
 /* ---- token.c: keys and sessions (uses identity.c) ---- */
 
 /*
@@ -203,6 +223,12 @@ extern bool SmarthubVerifySession(text *token, pg_uuid_t *user_id, pg_uuid_t *se
 /* Argument argno as a session ttl, or smarthub.session_ttl when NULL; 22023 unless positive. */
 extern Datum SmarthubSessionTtl(FunctionCallInfo fcinfo, int argno);
 
+/* smarthub.session_ttl as an interval. */
+extern Datum SmarthubDefaultSessionTtl(void);
+
+/* Delete all of user_id's sessions; how many were live.  Inside SPI, as the owner. */
+extern int32 SmarthubDeleteUserSessions(Datum user_id);
+
 /*
  * Insert a session for user_id (live: the caller checked) and return its
  * token, allocated in the upper executor context; inside SPI, as the owner.
@@ -211,6 +237,14 @@ extern Datum SmarthubSessionTtl(FunctionCallInfo fcinfo, int argno);
 extern text *SmarthubCreateSession(const pg_uuid_t *user_id, Datum ttl,
 								   Datum ip, bool ip_isnull, Datum ua, bool ua_isnull,
 								   pg_uuid_t *session_id);
+
+/* ---- onetime.c: email verification, password reset, magic links (uses token.c) ---- */
+
+/*
+ * A password changed (set_password, reset_password): delete the user's
+ * outstanding password_reset and magic_link tokens.  Inside SPI, as the owner.
+ */
+extern void SmarthubVoidPasswordTokens(Datum user_id);
 
 /* ---- jsonb_diff.c ---- */
 

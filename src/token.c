@@ -693,16 +693,21 @@ smarthub_revoke_api_key(PG_FUNCTION_ARGS)
 }
 
 Datum
+SmarthubDefaultSessionTtl(void)
+{
+	Interval   *ttl = palloc0(sizeof(Interval));
+
+	ttl->time = (TimeOffset) session_ttl * USECS_PER_SEC;
+	return IntervalPGetDatum(ttl);
+}
+
+Datum
 SmarthubSessionTtl(FunctionCallInfo fcinfo, int argno)
 {
 	Interval   *ttl;
 
 	if (PG_ARGISNULL(argno))
-	{
-		ttl = palloc0(sizeof(Interval));
-		ttl->time = (TimeOffset) session_ttl * USECS_PER_SEC;
-		return IntervalPGetDatum(ttl);
-	}
+		return SmarthubDefaultSessionTtl();
 	ttl = PG_GETARG_INTERVAL_P(argno);
 	if (ttl->month < 0 || ttl->day < 0 || ttl->time < 0 ||
 		(ttl->month == 0 && ttl->day == 0 && ttl->time == 0))
@@ -825,6 +830,15 @@ smarthub_revoke_session(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(live);
 }
 
+int32
+SmarthubDeleteUserSessions(Datum user_id)
+{
+	bool		isnull;
+
+	Execute(PLAN_DELETE_USER_SESSIONS, &user_id, NULL, false, SPI_OK_SELECT);
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /*
  * revoke_user_sessions(user_id uuid) RETURNS integer, STRICT
  *
@@ -834,15 +848,13 @@ Datum
 smarthub_revoke_user_sessions(PG_FUNCTION_ARGS)
 {
 	Datum		user_id = PG_GETARG_DATUM(0);
-	bool		isnull;
 	int32		n;
 	SmarthubSavedUser saved;
 
 	SmarthubCheckActingFor(fcinfo, "revoke_user_sessions", DatumGetUUIDP(user_id));
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
-	Execute(PLAN_DELETE_USER_SESSIONS, &user_id, NULL, false, SPI_OK_SELECT);
-	n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	n = SmarthubDeleteUserSessions(user_id);
 	SPI_finish();
 	SmarthubRestoreUser(&saved);
 	PG_RETURN_INT32(n);

@@ -323,7 +323,7 @@ COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in w
 COMMENT ON COLUMN smarthub.audit_logs.user_id IS 'Application user who acted; NULL when unknown or deleted';
 COMMENT ON COLUMN smarthub.audit_logs.entity_type IS 'Kind of entity changed (by default the table name)';
 COMMENT ON COLUMN smarthub.audit_logs.entity_id IS 'Id of the entity changed';
-COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE or PURGE';
+COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE, PASSWORD_RESET or PURGE';
 COMMENT ON COLUMN smarthub.audit_logs.changes IS 'JSONB {"before": ..., "after": ...}; secrets redacted';
 COMMENT ON COLUMN smarthub.audit_logs.ip_address IS 'Client address of the request';
 COMMENT ON COLUMN smarthub.audit_logs.user_agent IS 'Client user agent of the request';

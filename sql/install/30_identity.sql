@@ -71,6 +71,8 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, ip_address, user_agent, expires_at, created_at),'
         ' INSERT (id, user_id, token_hash, ip_address, user_agent, expires_at),'
         ' UPDATE (ip_address, user_agent, expires_at), DELETE ON smarthub.sessions TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, purpose, email, expires_at, created_at), DELETE'
+        ' ON smarthub.one_time_tokens TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_logs TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.audit_blocks TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.login_throttle TO %s', role);
@@ -91,7 +93,9 @@ BEGIN
                'revoke_user_sessions', 'set_password', 'create_user', 'login', 'hash_password',
                'verify_password', 'password_needs_rehash', 'entity_history', 'encrypt', 'decrypt',
                'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
-               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login']::pg_catalog.name[])
+               'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login',
+               'create_email_verification', 'verify_email', 'request_password_reset', 'reset_password',
+               'create_magic_link', 'login_with_magic_link']::pg_catalog.name[])
          ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);

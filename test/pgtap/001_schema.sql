@@ -1,10 +1,10 @@
 -- Schema shape: tables, columns, types, defaults, keys, indexes; and the behaviour the schema
 -- itself enforces (constraints, cascades, system roles, updated_at).
 BEGIN;
-SELECT plan(146);
+SELECT plan(167);
 
 SELECT has_schema('smarthub');
-SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities', 'login_throttle']);
+SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities', 'login_throttle', 'one_time_tokens']);
 
 -- users
 SELECT columns_are('smarthub', 'users', ARRAY['id', 'email', 'username', 'password_hash', 'first_name', 'last_name',
@@ -139,13 +139,31 @@ SELECT has_index('smarthub', 'entities', 'idx_entities_owner_id', 'owner_id', 'h
 SELECT has_index('smarthub', 'entities', 'idx_entities_data', 'data', 'has_index entities.idx_entities_data data');
 SELECT is((SELECT amname::text FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'smarthub.idx_entities_data'::regclass), 'gin', 'entities.data is GIN-indexed');
 
+-- one_time_tokens
+SELECT columns_are('smarthub', 'one_time_tokens', ARRAY['id', 'user_id', 'purpose', 'token_hash', 'email', 'expires_at', 'created_at']);
+SELECT col_is_pk('smarthub', 'one_time_tokens', 'id', 'col_is_pk one_time_tokens.id');
+SELECT col_not_null('smarthub', 'one_time_tokens', 'user_id', 'col_not_null one_time_tokens.user_id');
+SELECT fk_ok('smarthub', 'one_time_tokens', 'user_id', 'smarthub', 'users', 'id', 'fk_ok one_time_tokens.user_id smarthub');
+SELECT col_type_is('smarthub', 'one_time_tokens', 'purpose', 'text', 'col_type_is one_time_tokens.purpose text');
+SELECT col_not_null('smarthub', 'one_time_tokens', 'purpose', 'col_not_null one_time_tokens.purpose');
+SELECT col_type_is('smarthub', 'one_time_tokens', 'token_hash', 'character varying(64)', 'col_type_is one_time_tokens.token_hash character varying(64)');
+SELECT col_not_null('smarthub', 'one_time_tokens', 'token_hash', 'col_not_null one_time_tokens.token_hash');
+SELECT col_is_unique('smarthub', 'one_time_tokens', 'token_hash', 'col_is_unique one_time_tokens.token_hash');
+SELECT col_type_is('smarthub', 'one_time_tokens', 'email', 'text', 'col_type_is one_time_tokens.email text');
+SELECT col_is_null('smarthub', 'one_time_tokens', 'email', 'col_is_null one_time_tokens.email');
+SELECT col_type_is('smarthub', 'one_time_tokens', 'expires_at', 'timestamp with time zone', 'col_type_is one_time_tokens.expires_at timestamp with time zone');
+SELECT col_not_null('smarthub', 'one_time_tokens', 'expires_at', 'col_not_null one_time_tokens.expires_at');
+SELECT col_not_null('smarthub', 'one_time_tokens', 'created_at', 'col_not_null one_time_tokens.created_at');
+SELECT col_default_is('smarthub', 'one_time_tokens', 'created_at', 'now()', 'col_default_is one_time_tokens.created_at now()');
+SELECT has_index('smarthub', 'one_time_tokens', 'idx_one_time_tokens_user_id', 'user_id', 'has_index one_time_tokens.idx_one_time_tokens_user_id user_id');
+
 -- ON DELETE actions of every foreign key
 SELECT results_eq($$
     SELECT format('%s.%s %s', conrelid::regclass, a.attname, confdeltype) COLLATE "default"
       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
      WHERE contype = 'f' AND connamespace = 'smarthub'::regnamespace AND conparentid = 0 ORDER BY 1$$,
     $$VALUES ('smarthub.api_keys.user_id c'), ('smarthub.audit_logs.user_id n'), ('smarthub.entities.owner_id n'),
-             ('smarthub.sessions.user_id c'), ('smarthub.user_identities.issuer c'),
+             ('smarthub.one_time_tokens.user_id c'), ('smarthub.sessions.user_id c'), ('smarthub.user_identities.issuer c'),
              ('smarthub.user_identities.user_id c'), ('smarthub.user_roles.assigned_by n'),
              ('smarthub.user_roles.role_id c'), ('smarthub.user_roles.user_id c')$$,
     'foreign keys cascade or set null as designed');
@@ -161,7 +179,7 @@ SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN pg_class c ON c.oid = a
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r'
             AND obj_description(c.oid, 'pg_class') IS NULL), 0, 'every table has a comment');
 -- every table is dumped
-SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 11, 'all eleven tables registered for pg_dump');
+SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 12, 'all twelve tables registered for pg_dump');
 
 -- behaviour: constraints
 SELECT lives_ok($$INSERT INTO smarthub.users (id, email, username, password_hash)
@@ -182,11 +200,20 @@ SELECT throws_ok($$INSERT INTO smarthub.api_keys (user_id, key_hash) VALUES ('00
     '23514', NULL, 'short key_hash is refused');
 SELECT throws_ok($$INSERT INTO smarthub.sessions (user_id, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'xyz', now())$$,
     '23514', NULL, 'bad token_hash is refused');
+SELECT throws_ok($$INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'magic_link', repeat('A', 64), now())$$,
+    '23514', NULL, 'a one-time token_hash in uppercase is refused');
+SELECT throws_ok($$INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'login', repeat('a', 64), now())$$,
+    '23514', NULL, 'an unknown purpose is refused');
+SELECT throws_ok($$INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'email_verification', repeat('a', 64), now())$$,
+    '23514', NULL, 'a verification token without its email is refused');
+SELECT throws_ok($$INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, email, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'password_reset', repeat('a', 64), 'a@x.io', now())$$,
+    '23514', NULL, 'a reset token with an email is refused');
 
 -- behaviour: deleting a user
 INSERT INTO smarthub.user_roles (user_id, role_id) SELECT '00000000-0000-0000-0000-0000000000a1', id FROM smarthub.roles WHERE name = 'user';
 INSERT INTO smarthub.api_keys (user_id, key_hash) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('a', 64));
 INSERT INTO smarthub.sessions (user_id, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('b', 64), now() + interval '1 hour');
+INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'magic_link', repeat('c', 64), now() + interval '1 hour');
 INSERT INTO smarthub.entities (id, entity_type, owner_id) VALUES ('00000000-0000-0000-0000-0000000000e1', 'doc', '00000000-0000-0000-0000-0000000000a1');
 INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action)
     VALUES ('00000000-0000-0000-0000-0000000000a1', 'doc', '00000000-0000-0000-0000-0000000000e1', 'TEST');
@@ -194,6 +221,7 @@ DELETE FROM smarthub.users WHERE id = '00000000-0000-0000-0000-0000000000a1';
 SELECT is((SELECT count(*)::int FROM smarthub.user_roles WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'user_roles cascade');
 SELECT is((SELECT count(*)::int FROM smarthub.api_keys WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'api_keys cascade');
 SELECT is((SELECT count(*)::int FROM smarthub.sessions WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'sessions cascade');
+SELECT is((SELECT count(*)::int FROM smarthub.one_time_tokens WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'one_time_tokens cascade');
 SELECT results_eq($$SELECT user_id, action::text FROM smarthub.audit_logs WHERE action = 'TEST'$$,
     $$VALUES (NULL::uuid, 'TEST')$$, 'audit row kept with user_id NULL');
 SELECT is((SELECT owner_id FROM smarthub.entities WHERE id = '00000000-0000-0000-0000-0000000000e1'), NULL, 'entity kept, owner_id NULL');
@@ -217,7 +245,7 @@ SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgname = 'set_updated_at' 
     'set_updated_at on users, roles, api_keys, entities, jwt_issuers');
 
 -- table_sizes view
-SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 11, 'table_sizes lists the eleven tables');
+SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 12, 'table_sizes lists the twelve tables');
 SELECT has_column('smarthub', 'table_sizes', 'total_size', 'table_sizes has total_size');
 
 SELECT * FROM finish();

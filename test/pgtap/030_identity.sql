@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(217);
+SELECT plan(218);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -84,7 +84,7 @@ SELECT policies_are('smarthub', 'user_identities', ARRAY[]::name[], 'user_identi
 SELECT policies_are('smarthub', 'entities', ARRAY['entities_select', 'entities_insert', 'entities_update', 'entities_delete'], 'entities policies');
 SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'smarthub'::regnamespace AND relkind IN ('r', 'p')
              AND NOT relispartition AND relrowsecurity AND NOT relforcerowsecurity),
-          11, 'RLS enabled (not forced) on all eleven tables (partitions are read through their table)');
+          12, 'RLS enabled (not forced) on all twelve tables (partitions are read through their table)');
 SELECT isnt_definer('smarthub', 'current_user_id', '{}'::name[], 'current_user_id is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'set_current_user', ARRAY['uuid'], 'set_current_user is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'has_role', ARRAY['text'], 'has_role is not SECURITY DEFINER');
@@ -120,7 +120,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
-           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login')
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'create_email_verification', 'verify_email',
+           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login')
        AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: every overload of every allow-listed function that exists');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -130,7 +131,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
-           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login')
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'create_email_verification', 'verify_email',
+           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login')
        AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: nothing outside the allow-list (untrusted)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -140,7 +142,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'create_api_key', 'revoke_api_key', 'create_session', 'revoke_session', 'revoke_user_sessions',
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
-           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login',
+           'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'create_email_verification', 'verify_email',
+           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login',
            'set_current_user')
        AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
     'grant_access(trusted): nothing outside the allow-list and set_current_user');
@@ -153,6 +156,7 @@ SELECT column_privs_are('smarthub', 'users', 'password_hash', 'ident_app', ARRAY
 SELECT column_privs_are('smarthub', 'users', 'email', 'ident_app', ARRAY['INSERT', 'SELECT', 'UPDATE'], 'users.email: read and write');
 SELECT column_privs_are('smarthub', 'api_keys', 'key_hash', 'ident_app', ARRAY['INSERT'], 'api_keys.key_hash: never SELECT or UPDATE');
 SELECT column_privs_are('smarthub', 'sessions', 'token_hash', 'ident_app', ARRAY['INSERT'], 'sessions.token_hash: never SELECT or UPDATE');
+SELECT column_privs_are('smarthub', 'one_time_tokens', 'token_hash', 'ident_app', '{}'::text[], 'one_time_tokens.token_hash: no privilege at all');
 SELECT column_privs_are('smarthub', 'entities', 'owner_id', 'ident_app', ARRAY['INSERT', 'SELECT', 'UPDATE'], 'entities.owner_id: RLS and the trigger decide');
 
 ---------------------------------------------------------------------------------------------------

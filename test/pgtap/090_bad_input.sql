@@ -17,8 +17,9 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- Fixtures: user 1 active with live, expired and never-stored (deleted) keys and sessions; user 2
--- deactivated and user 3 soft-deleted after their keys and sessions were made.
+-- Fixtures: user 1 active with live, expired and never-stored (deleted) keys and sessions, and
+-- one-time tokens; user 2 deactivated and user 3 soft-deleted after their keys, sessions and
+-- tokens were made.
 INSERT INTO smarthub.users (id, email, username, password_hash)
 SELECT ('b0000000-0000-4000-8000-00000000000' || i)::uuid, 'bad' || i || '@example.com', 'bad' || i,
        smarthub.hash_password('right-password', 4)
@@ -32,12 +33,20 @@ CREATE TEMP TABLE fx AS SELECT
     smarthub.create_session('b0000000-0000-4000-8000-000000000001') AS live_token,
     smarthub.create_session('b0000000-0000-4000-8000-000000000001') AS expired_token,
     smarthub.create_session('b0000000-0000-4000-8000-000000000002') AS inactive_token,
+    smarthub.create_email_verification('b0000000-0000-4000-8000-000000000001') AS verify_token,
+    smarthub.create_email_verification('b0000000-0000-4000-8000-000000000001') AS expired_verify,
+    smarthub.request_password_reset('bad1') AS reset_token,
+    smarthub.request_password_reset('bad3') AS deleted_reset,
+    smarthub.create_magic_link('bad1') AS magic_token,
+    smarthub.create_magic_link('bad2') AS inactive_magic,
     smarthub.hash_password('right-password', 4) AS hash4,
     smarthub.hash_password(repeat('a', 72), 4) AS hash72;
 UPDATE smarthub.api_keys SET expires_at = now() - interval '1 second' WHERE name = 'expired';
 DELETE FROM smarthub.api_keys WHERE name = 'gone';
 UPDATE smarthub.sessions SET expires_at = now() - interval '1 second'
  WHERE token_hash = encode(sha256(convert_to((SELECT expired_token FROM fx), 'UTF8')), 'hex');
+UPDATE smarthub.one_time_tokens SET expires_at = now() - interval '1 second'
+ WHERE token_hash = encode(sha256(convert_to((SELECT expired_verify FROM fx), 'UTF8')), 'hex');
 INSERT INTO smarthub.user_roles (user_id, role_id)
 VALUES ('b0000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002');
 UPDATE smarthub.users SET is_active = false WHERE id = 'b0000000-0000-4000-8000-000000000002';
@@ -220,6 +229,75 @@ INSERT INTO cases (call, expected) VALUES
     ($$smarthub.revoke_user_sessions(NULL)$$, NULL),
     ($$smarthub.revoke_user_sessions('00000000-0000-0000-0000-000000000000')$$, '0'),
     ($$smarthub.revoke_user_sessions('b0000000-0000-4000-8000-000000000001')$$, '2'),
+-- create_email_verification
+    ($$(SELECT left(t, 4) || length(t) FROM smarthub.create_email_verification('b0000000-0000-4000-8000-000000000001') t)$$, 'shv_42'),
+    ($$smarthub.create_email_verification(NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.create_email_verification('00000000-0000-0000-0000-000000000000')$$, 'SQLSTATE P0002'),
+    ($$smarthub.create_email_verification('b0000000-0000-4000-8000-000000000002')$$, 'SQLSTATE P0002'),
+    ($$smarthub.create_email_verification('b0000000-0000-4000-8000-000000000003')$$, 'SQLSTATE P0002'),
+    ($$smarthub.create_email_verification('not a uuid')$$, 'SQLSTATE 22P02'),
+-- verify_email: NULL for everything but a live verification token, which works once
+    ($$smarthub.verify_email(NULL)$$, NULL),
+    ($$smarthub.verify_email('')$$, NULL),
+    ($$smarthub.verify_email('   ')$$, NULL),
+    ($$smarthub.verify_email('shv_')$$, NULL),
+    ($$smarthub.verify_email(repeat('x', 1048576))$$, NULL),
+    ($$smarthub.verify_email('shv_' || repeat('é', 38))$$, NULL),
+    ($$smarthub.verify_email('SHV_' || substr((SELECT verify_token FROM fx), 5))$$, NULL),
+    ($$smarthub.verify_email('shr_' || substr((SELECT verify_token FROM fx), 5))$$, NULL),
+    ($$smarthub.verify_email(left((SELECT verify_token FROM fx), 41))$$, NULL),
+    ($$smarthub.verify_email((SELECT verify_token FROM fx) || 'A')$$, NULL),
+    ($$smarthub.verify_email(' ' || (SELECT verify_token FROM fx))$$, NULL),
+    ($$smarthub.verify_email(left((SELECT verify_token FROM fx), 41) || CASE right((SELECT verify_token FROM fx), 1) WHEN 'A' THEN 'B' ELSE 'A' END)$$, NULL),
+    ($$smarthub.verify_email((SELECT reset_token FROM fx))$$, NULL),
+    ($$smarthub.verify_email((SELECT magic_token FROM fx))$$, NULL),
+    ($$smarthub.verify_email((SELECT live_token FROM fx))$$, NULL),
+    ($$smarthub.verify_email((SELECT expired_verify FROM fx))$$, NULL),
+    ($$smarthub.verify_email((SELECT verify_token FROM fx))$$, 'b0000000-0000-4000-8000-000000000001'),
+    ($$smarthub.verify_email((SELECT verify_token FROM fx))$$, NULL),
+-- request_password_reset, create_magic_link: a token for an active user's login, NULL otherwise, never an error
+    ($$(SELECT left(t, 4) || length(t) FROM smarthub.request_password_reset('BAD1@example.COM') t)$$, 'shr_42'),
+    ($$smarthub.request_password_reset(NULL)$$, NULL),
+    ($$smarthub.request_password_reset('')$$, NULL),
+    ($$smarthub.request_password_reset('   ')$$, NULL),
+    ($$smarthub.request_password_reset(' bad1')$$, NULL),
+    ($$smarthub.request_password_reset(repeat('x', 1048576))$$, NULL),
+    ($$smarthub.request_password_reset(repeat('é', 256))$$, NULL),
+    ($$smarthub.request_password_reset('nobody-ünï')$$, NULL),
+    ($$smarthub.request_password_reset('bad2')$$, NULL),
+    ($$smarthub.request_password_reset('bad3@example.com')$$, NULL),
+    ($$(SELECT left(t, 4) || length(t) FROM smarthub.create_magic_link('bad1') t)$$, 'shm_42'),
+    ($$smarthub.create_magic_link(NULL)$$, NULL),
+    ($$smarthub.create_magic_link('')$$, NULL),
+    ($$smarthub.create_magic_link(repeat('x', 1048576))$$, NULL),
+    ($$smarthub.create_magic_link('nobody-ünï')$$, NULL),
+    ($$smarthub.create_magic_link('bad2@example.com')$$, NULL),
+    ($$smarthub.create_magic_link('bad3')$$, NULL),
+-- login_with_magic_link: a session token for a live magic link, once
+    ($$smarthub.login_with_magic_link(NULL)$$, NULL),
+    ($$smarthub.login_with_magic_link('')$$, NULL),
+    ($$smarthub.login_with_magic_link(repeat('ü', 1048576), '192.0.2.1', 'x')$$, NULL),
+    ($$smarthub.login_with_magic_link('shs_' || substr((SELECT magic_token FROM fx), 5))$$, NULL),
+    ($$smarthub.login_with_magic_link((SELECT reset_token FROM fx))$$, NULL),
+    ($$smarthub.login_with_magic_link((SELECT inactive_magic FROM fx))$$, NULL),
+    ($$smarthub.login_with_magic_link((SELECT magic_token FROM fx), '999.1.1.1')$$, 'SQLSTATE 22P02'),
+    ($$left(smarthub.login_with_magic_link((SELECT magic_token FROM fx), NULL, repeat('ü', 1048576)), 4)$$, 'shs_'),
+    ($$smarthub.login_with_magic_link((SELECT magic_token FROM fx))$$, NULL),
+-- reset_password: the password judged first (22023, 22004), then NULL for any bad token
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), '')$$, 'SQLSTATE 22023'),
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), repeat('p', 73))$$, 'SQLSTATE 22023'),
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), repeat('é', 37))$$, 'SQLSTATE 22023'),
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), repeat('p', 1048576))$$, 'SQLSTATE 22023'),
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), NULL)$$, 'SQLSTATE 22004'),
+    ($$smarthub.reset_password(NULL, 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password('', 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password(repeat('x', 1048576), 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password('shr_' || repeat('A', 38), 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password(left((SELECT reset_token FROM fx), 41) || CASE right((SELECT reset_token FROM fx), 1) WHEN 'A' THEN 'B' ELSE 'A' END, 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password((SELECT expired_verify FROM fx), 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password((SELECT deleted_reset FROM fx), 'pw-123456')$$, NULL),
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), 'pässwörd-密码')$$, 'b0000000-0000-4000-8000-000000000001'),
+    ($$smarthub.reset_password((SELECT reset_token FROM fx), 'pw-123456')$$, NULL),
 -- set_password
     ($$smarthub.set_password('b0000000-0000-4000-8000-000000000001', 'new-password')::text$$, ''),
     ($$smarthub.set_password(NULL, 'x')$$, 'SQLSTATE 22004'),

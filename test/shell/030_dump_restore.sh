@@ -17,6 +17,7 @@ INSERT INTO smarthub.user_roles (user_id, role_id, assigned_by)
   SELECT '00000000-0000-0000-0000-000000000001', id, '00000000-0000-0000-0000-000000000002' FROM smarthub.roles WHERE name IN ('admin', 'editor');
 INSERT INTO smarthub.api_keys (user_id, key_hash, name) VALUES ('00000000-0000-0000-0000-000000000001', repeat('c', 64), 'ci');
 INSERT INTO smarthub.sessions (user_id, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-000000000002', repeat('d', 64), '2030-01-01');
+INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, email, expires_at) VALUES ('00000000-0000-0000-0000-000000000002', 'email_verification', repeat('e', 64), 'c@d.io', '2030-01-01');
 INSERT INTO smarthub.entities (entity_type, owner_id, data) VALUES ('doc', '00000000-0000-0000-0000-000000000001', '{"k": [1, 2]}');
 INSERT INTO smarthub.audit_logs (entity_type, entity_id, action, changes) VALUES ('doc', gen_random_uuid(), 'TEST', '{"x": 1}');
 CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text, pin text, seen_at timestamptz);
@@ -39,7 +40,7 @@ dump=$SMARTHUB_CLUSTER/dump_roundtrip.pgdump
 PGOPTIONS='-c session_replication_role=replica' "$PGBIN/pg_restore" --exit-on-error -d $dst "$dump"
 snapshot() {
     local db=$1 t
-    for t in users roles user_roles api_keys sessions audit_logs audit_blocks entities; do
+    for t in users roles user_roles api_keys sessions one_time_tokens audit_logs audit_blocks entities; do
         filter=""; [ $t = roles ] && filter="WHERE NOT is_system"
         echo "$t $(q $db "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM smarthub.$t x $filter")"
     done

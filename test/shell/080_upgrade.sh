@@ -4,8 +4,9 @@
 # attributes and ACLs, columns in order, defaults, constraints, indexes, policies, triggers and
 # their enabled state, event triggers, grants, comments, extension membership, dump
 # registrations), keeps every row, and keeps working: keys and sessions verify, logins work, audit
-# audits, encrypted values decrypt. A self-check proves the comparison sees each kind of object
-# that an upgrade script could miss.
+# audits, encrypted values decrypt, one-time tokens work (and set_password works on the old
+# version with the new library, before the update). A self-check proves the comparison sees each
+# kind of object that an upgrade script could miss.
 . "$(dirname "$0")/lib.sh"
 here=$REPO/test/shell/upgrade
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
@@ -44,6 +45,10 @@ for from in "${released[@]}"; do
     q $db "CREATE EXTENSION smarthub VERSION '$from'"
     run $db < "$here/fill.sql"
     q $db "SELECT smarthub.grant_access('$app')" >/dev/null
+    # the current library on a database not yet updated: set_password works, with no one-time
+    # tokens to void
+    check "$from: set_password works before the update" "" \
+        "$(q $db "SET smarthub.bcrypt_cost = 4; SELECT smarthub.set_password(user_id, 'bob-password') FROM public.upgrade_secrets WHERE what = 'bob'")"
     q $db "SELECT c.oid::regclass, string_agg(quote_ident(a.attname), ',' ORDER BY a.attnum)
              FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind IN ('r', 'p')
@@ -89,6 +94,13 @@ SELECT smarthub.authenticate_key('$(secret key)') || '|' || (SELECT count(*) FRO
 COMMIT;
 SQL
 )"
+    # one-time tokens, new in 1.1: a magic link logs in; an email change voids a reset link
+    link=$(q $db "SELECT smarthub.create_magic_link('bob')")
+    session=$(q $db "SELECT smarthub.login_with_magic_link('$link')")
+    check "$from: a magic link logs in" "$(user_of bob)" "$(q $db "SELECT smarthub.verify_session('$session')")"
+    reset=$(q $db "SELECT smarthub.request_password_reset('bob@example.com')")
+    q $db "UPDATE smarthub.users SET email = 'bob.new@example.com' WHERE username = 'bob'"
+    check "$from: an email change voids a reset token" "" "$(q $db "SELECT smarthub.reset_password('$reset', 'another-password')")"
 done
 
 # 1.1 refuses empty usernames, blanks around them and control characters, which 1.0 accepted:

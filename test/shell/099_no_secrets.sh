@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# No password, key, token, JWT or hash of one ever reaches the server log (run at log_min_messages =
-# debug1, log_statement = none) or the audit log. Runs last, so the log it searches holds what every
-# earlier suite did; it adds a scenario of its own whose secrets it knows, including failures.
+# No password, key, token (session, email verification, password reset, magic link), JWT or hash
+# of one ever reaches the server log (run at log_min_messages = debug1, log_statement = none) or
+# the audit log. Runs last, so the log it searches holds what every earlier suite did; it adds a
+# scenario of its own whose secrets it knows, including failures.
 . "$(dirname "$0")/lib.sh"
 db=smarthub_secrets
 log=$SMARTHUB_CLUSTER/postgresql.log
@@ -28,13 +29,29 @@ check "a refused create_user shows no hash" 0 "$(grep -cE '\$2[aby]\$' <<<"$refu
 jwt=$(q $db "SELECT smarthub.issue_jwt('$token')")
 q $db "SELECT smarthub.verify_jwt('$jwt'), smarthub.authenticate_jwt('$jwt'), smarthub.verify_jwt('${jwt}x')" >/dev/null
 "$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.issue_jwt('$token', '5 days')" >/dev/null 2>&1 || true   # 22023
+# one-time tokens: made, redeemed, refused (a bad password, a spent or mistyped token)
+pw3=Secret-Password-Three-$RANDOM
+vtoken=$(q $db "SELECT smarthub.create_email_verification('$uid')")
+rtoken=$(q $db "SELECT smarthub.request_password_reset('leak@example.com')")
+q $db "SELECT smarthub.request_password_reset('nobody@example.com')" >/dev/null
+"$PGBIN/psql" -X -qAt -d $db -c "SELECT smarthub.reset_password('$rtoken', repeat('x', 73))" >/dev/null 2>&1 || true   # 22023
+q $db "SET smarthub.bcrypt_cost = 4; SELECT smarthub.reset_password('$rtoken', '$pw3')" >/dev/null
+q $db "SELECT smarthub.reset_password('$rtoken', '$pw3'), smarthub.verify_email('${vtoken}x')" >/dev/null
+q $db "SELECT smarthub.verify_email('$vtoken')" >/dev/null
+mtoken=$(q $db "SELECT smarthub.create_magic_link('leak')")
+mtoken_session=$(q $db "SELECT smarthub.login_with_magic_link('$mtoken', '10.1.2.4', 'ua')")
+q $db "SELECT smarthub.login_with_magic_link('$mtoken')" >/dev/null
 q $db "SELECT smarthub.revoke_api_key(id) FROM smarthub.api_keys" >/dev/null
 q $db "SELECT smarthub.revoke_session('$token')" >/dev/null
 q postgres "SELECT pg_sleep(0.2)" >/dev/null   # let the log catch up
 
 [ -n "$key" ] && [ -n "$token" ] && [ -n "$jwt" ] || { echo "  not ok - scenario did not produce a key, a token and a JWT"; exit 1; }
-secrets=("$pw1" "$pw2" "$key" "$token" "$jwt"
+[ -n "$vtoken" ] && [ -n "$rtoken" ] && [ -n "$mtoken" ] && [ -n "$mtoken_session" ] \
+    || { echo "  not ok - scenario did not produce the one-time tokens and the magic link's session"; exit 1; }
+secrets=("$pw1" "$pw2" "$pw3" "$key" "$token" "$jwt" "$vtoken" "$rtoken" "$mtoken" "$mtoken_session"
          "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
+         "$(printf %s "$vtoken" | sha256sum | cut -d' ' -f1)" "$(printf %s "$rtoken" | sha256sum | cut -d' ' -f1)"
+         "$(printf %s "$mtoken" | sha256sum | cut -d' ' -f1)"
          "$(q $db "SELECT password_hash FROM smarthub.users WHERE id = '$uid'")")
 audit=$(q $db "SELECT string_agg(changes::text, E'\n') FROM smarthub.audit_logs")
 check "the scenario wrote audit rows" t "$([ "$(q $db "SELECT count(*) FROM smarthub.audit_logs")" -ge 5 ] && echo t)"
@@ -44,6 +61,6 @@ for s in "${secrets[@]}"; do
     check "secret ${s:0:4}… not in the audit log" 0 "$(grep -cF -- "$s" <<<"$audit" || true)"
 done
 # Whatever the other suites used: nothing shaped like a key, a token or a bcrypt hash in the log.
-check "no key or token anywhere in the server log" 0 "$(grep -cE 'sh[ks]_[0-9A-Za-z]{38}' "$log" || true)"
+check "no key or token anywhere in the server log" 0 "$(grep -cE 'sh[ksvrm]_[0-9A-Za-z]{38}' "$log" || true)"
 check "no JWT anywhere in the server log" 0 "$(grep -cE 'eyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}' "$log" || true)"
 check "no bcrypt hash anywhere in the server log" 0 "$(grep -cE '\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}' "$log" || true)"

@@ -337,6 +337,12 @@ extern int	SmarthubKeyringJwt(const SmarthubJwtKeyLine **lines, uint64 *generati
 /* 55000 with the reason when the keyring file was refused; nothing otherwise. */
 extern void SmarthubKeyringRaiseIfRefused(void);
 
+/* ---- encryption.c: envelopes for other modules (mfa.c) ---- */
+
+/* encrypt() / decrypt() of bytes with a C-string context; the plaintext is palloc'd. */
+extern bytea *SmarthubEncryptBytes(const unsigned char *plain, int len, const char *context);
+extern bytea *SmarthubDecryptBytes(bytea *envelope, const char *context);
+
 /* ---- audit_chain.c: sealed blocks of audit rows ---- */
 
 /* Whether this database has smarthub.audit_blocks (1.1 on; a 1.0 database has not). */

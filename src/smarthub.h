@@ -124,6 +124,16 @@ extern bool SmarthubGetIdentity(pg_uuid_t *user_id);
 extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
 
 /*
+ * The same, recording the session that authenticated it (authenticate_session,
+ * and authenticate_jwt for smarthub's own tokens); SmarthubSetIdentity records
+ * none.  SmarthubGetIdentitySession: false without an identity or without a
+ * session behind it.
+ */
+extern void SmarthubSetSessionIdentity(const pg_uuid_t *user_id, const pg_uuid_t *session_id);
+extern bool SmarthubGetIdentitySession(pg_uuid_t *user_id, pg_uuid_t *session_id);
+
+
+/*
  * Request context for audit rows: *ip_isnull is set when neither
  * set_request_context nor the client address supplies one; *user_agent is
  * NULL when unknown.  Read-only: *ip may point at memory kept for the

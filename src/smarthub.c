@@ -30,5 +30,6 @@ _PG_init(void)
 	EncryptionInit();
 	AuditChainInit();
 	JwtInit();
+	MfaInit();
 	MarkGUCPrefixReserved("smarthub");
 }

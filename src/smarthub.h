@@ -66,6 +66,7 @@ extern void AuditWriterInit(void);
 extern void EncryptionInit(void);
 extern void AuditChainInit(void);
 extern void JwtInit(void);
+extern void MfaInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
@@ -131,7 +132,6 @@ extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
  */
 extern void SmarthubSetSessionIdentity(const pg_uuid_t *user_id, const pg_uuid_t *session_id);
 extern bool SmarthubGetIdentitySession(pg_uuid_t *user_id, pg_uuid_t *session_id);
-
 
 /*
  * Request context for audit rows: *ip_isnull is set when neither

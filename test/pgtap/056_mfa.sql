@@ -144,7 +144,7 @@ SELECT is((pg_temp.factor('one')).last_step, pg_temp.step() + 1, 'last_step is t
 -- Malformed and NULL codes: false, never an error, and no failure counted
 ---------------------------------------------------------------------------------------------------
 SELECT is((pg_temp.factor('one')).failures, 1, 'a failure so far: the refused earlier step (a replay counts)');
-SELECT is(smarthub.totp_verify('a5000000-0000-4000-8000-000000000001', c), false, 'verify, malformed code ' || coalesce(quote_literal(left(c, 20)), 'NULL'))
+SELECT is(smarthub.totp_verify('a5000000-0000-4000-8000-000000000001', c), false, 'verify, malformed code ' || coalesce(quote_literal(replace(left(c, 20), E'\n', '\n')), 'NULL'))
   FROM unnest(ARRAY[NULL, '', '12345', '1234567', 'abcdef', ' 12345', '12345 ', '１２３４５６', '١٢٣٤٥٦', '12 456',
                     repeat('1', 1048576), E'12345\n']) c;
 SELECT is((pg_temp.factor('one')).failures, 1, 'malformed codes count no failure');

@@ -18,7 +18,8 @@ OBJS = \
 	src/account.o \
 	src/jsonb_diff.o \
 	src/encryption.o \
-	src/jwt.o
+	src/jwt.o \
+	src/mfa.o
 
 # The current version's install script is assembled from one fragment per concern
 # (sql/install/NN_topic.sql), in name order, so each concern's DDL sits next to its C code: those

@@ -18,9 +18,11 @@ PG_MAJOR=${SMARTHUB_PG_MAJOR:-$(debian_pg_major)}
 # script/server needs these; script/test and script/bench need the test packages as well.
 SERVER_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libssl-dev libcrypt-dev"
 TEST_PACKAGES="$SERVER_PACKAGES postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl python3-bcrypt python3-psycopg
-    pgbouncer postgresql-$PG_MAJOR-pgaudit jq faketime"
+    pgbouncer postgresql-$PG_MAJOR-pgaudit jq faketime python3-pyotp"
 # (faketime brings libfaketime: test/shell/063_jwt_rfc.sh runs a server whose clock reads 2011, when
-# RFC 7515's example tokens were still valid)
+# RFC 7515's example tokens were still valid, and 076_totp.sh one whose clock visits the times of
+# RFC 6238's test vectors; python3-pyotp is the authenticator library 076_totp.sh reads smarthub's
+# otpauth URIs and generates codes with)
 # (the openssl command the tests use comes with the server: postgresql-common needs ssl-cert, which needs it)
 # test/shell/098_logging.sh drives the server through node-postgres: Debian's node-pg (which brings
 # Debian's nodejs), unless this machine has npm already: a Node.js that is not Debian's (NodeSource's

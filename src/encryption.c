@@ -802,6 +802,25 @@ EncryptBytes(const unsigned char *plain, int plain_len, text *context)
 						  (unsigned char *) VARDATA_ANY(context), VARSIZE_ANY_EXHDR(context));
 }
 
+/*
+ * Encrypt or decrypt bytes for another module (mfa.c's TOTP secrets), with a
+ * C-string context: the same envelopes, keyring and errors as
+ * smarthub.encrypt and smarthub.decrypt (55000 without a usable keyring,
+ * 22023 for an envelope that fails).  The plaintext SmarthubDecryptBytes
+ * returns is palloc'd: the caller wipes it.
+ */
+bytea *
+SmarthubEncryptBytes(const unsigned char *plain, int len, const char *context)
+{
+	return EncryptBytes(plain, len, cstring_to_text(context));
+}
+
+bytea *
+SmarthubDecryptBytes(bytea *envelope, const char *context)
+{
+	return DecryptBytea(envelope, cstring_to_text(context));
+}
+
 /* Wipe and free a plaintext varlena. */
 static void
 WipeVarlena(void *v)

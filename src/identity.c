@@ -64,6 +64,8 @@ typedef struct IdentityState
 {
 	bool		has_user;
 	pg_uuid_t	user;
+	bool		has_session;	/* the identity came from this session */
+	pg_uuid_t	session;
 	bool		has_ip;
 	inet		ip;				/* a whole inet value, 4-byte header */
 	char	   *user_agent;		/* in IdentityContext, or NULL */
@@ -421,6 +423,16 @@ SmarthubGetIdentity(pg_uuid_t *user_id)
 void
 SmarthubSetIdentity(const pg_uuid_t *user_id)
 {
+	SmarthubSetSessionIdentity(user_id, NULL);
+}
+
+/*
+ * The identity and the session that authenticated it (NULL: none, as for an
+ * API key or set_current_user), saved and restored together.
+ */
+void
+SmarthubSetSessionIdentity(const pg_uuid_t *user_id, const pg_uuid_t *session_id)
+{
 	SaveBeforeChange();
 	if (user_id != NULL)
 	{
@@ -432,6 +444,26 @@ SmarthubSetIdentity(const pg_uuid_t *user_id)
 		current.has_user = false;
 		memset(&current.user, 0, sizeof(pg_uuid_t));
 	}
+	if (user_id != NULL && session_id != NULL)
+	{
+		current.has_session = true;
+		current.session = *session_id;
+	}
+	else
+	{
+		current.has_session = false;
+		memset(&current.session, 0, sizeof(pg_uuid_t));
+	}
+}
+
+/* The session that authenticated the identity, as SmarthubGetIdentity sees it. */
+bool
+SmarthubGetIdentitySession(pg_uuid_t *user_id, pg_uuid_t *session_id)
+{
+	if (!SmarthubGetIdentity(user_id) || !current.has_session)
+		return false;
+	*session_id = current.session;
+	return true;
 }
 
 void

@@ -1457,10 +1457,9 @@ ParseUuid(const JsonbValue *v, pg_uuid_t *out)
  * and, when the issuer requires it, its sid a live session of that user.
  */
 static bool
-ResolveUser(const JwtIssuer *iss, JsonbValue *claims, pg_uuid_t *user)
+ResolveUser(const JwtIssuer *iss, JsonbValue *claims, pg_uuid_t *user, pg_uuid_t *sid)
 {
 	JsonbValue *subject = ObjectGet(claims, iss->user_claim);
-	pg_uuid_t	sid;
 	bool		read_only = ActiveSnapshotSet();
 	SmarthubSavedUser saved;
 	bool		found;
@@ -1470,7 +1469,7 @@ ResolveUser(const JwtIssuer *iss, JsonbValue *claims, pg_uuid_t *user)
 		return false;
 	if (iss->claim_is_user_id && !ParseUuid(subject, user))
 		return false;
-	if (iss->require_sid && !ParseUuid(ObjectGet(claims, "sid"), &sid))
+	if (iss->require_sid && !ParseUuid(ObjectGet(claims, "sid"), sid))
 		return false;
 
 	SmarthubBecomeOwner(&saved);
@@ -1496,7 +1495,7 @@ ResolveUser(const JwtIssuer *iss, JsonbValue *claims, pg_uuid_t *user)
 	if (found && iss->require_sid)
 	{
 		values[0] = UUIDPGetDatum(user);
-		values[1] = UUIDPGetDatum(&sid);
+		values[1] = UUIDPGetDatum(sid);
 		Run(PLAN_SESSION_LIVE, values, read_only);
 		found = SPI_processed == 1;
 	}
@@ -1512,15 +1511,21 @@ AuthenticateJwt(PG_FUNCTION_ARGS)
 	JsonbValue *claims;
 	JwtIssuer  *iss;
 	pg_uuid_t	user;
+	pg_uuid_t	sid;
 
 	SmarthubRefuseOnSomeoneElsesBehalf("authenticate_jwt");
 	if (token != NULL &&
 		JwtVerify(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), NULL, &claims, &iss) &&
-		ResolveUser(iss, claims, &user))
+		ResolveUser(iss, claims, &user, &sid))
 	{
 		pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
 
-		SmarthubSetIdentity(&user);
+		/*
+		 * smarthub's own tokens stand for the live session their sid names
+		 * (ResolveUser checked it), whose assurance level current_aal reads;
+		 * another issuer's sid names nothing of smarthub's.
+		 */
+		SmarthubSetSessionIdentity(&user, iss->own ? &sid : NULL);
 		*result = user;
 		PG_RETURN_UUID_P(result);
 	}

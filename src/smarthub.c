@@ -32,5 +32,6 @@ _PG_init(void)
 	JwtInit();
 	AccountInit();
 	OnetimeInit();
+	MfaInit();
 	MarkGUCPrefixReserved("smarthub");
 }

@@ -68,6 +68,7 @@ extern void AuditChainInit(void);
 extern void JwtInit(void);
 extern void AccountInit(void);
 extern void OnetimeInit(void);
+extern void MfaInit(void);
 
 /* ---- foundation.c: used by every module below; uses none of them ---- */
 
@@ -140,6 +141,15 @@ extern bool SmarthubGetIdentity(pg_uuid_t *user_id);
 
 /* Set (user_id != NULL) or clear (NULL) the application identity. */
 extern void SmarthubSetIdentity(const pg_uuid_t *user_id);
+
+/*
+ * The same, recording the session that authenticated it (authenticate_session,
+ * and authenticate_jwt for smarthub's own tokens); SmarthubSetIdentity records
+ * none.  SmarthubGetIdentitySession: false without an identity or without a
+ * session behind it.
+ */
+extern void SmarthubSetSessionIdentity(const pg_uuid_t *user_id, const pg_uuid_t *session_id);
+extern bool SmarthubGetIdentitySession(pg_uuid_t *user_id, pg_uuid_t *session_id);
 
 /*
  * Request context for audit rows: *ip_isnull is set when neither
@@ -371,6 +381,12 @@ extern int	SmarthubKeyringJwt(const SmarthubJwtKeyLine **lines, uint64 *generati
 
 /* 55000 with the reason when the keyring file was refused; nothing otherwise. */
 extern void SmarthubKeyringRaiseIfRefused(void);
+
+/* ---- encryption.c: envelopes for other modules (mfa.c) ---- */
+
+/* encrypt() / decrypt() of bytes with a C-string context; the plaintext is palloc'd. */
+extern bytea *SmarthubEncryptBytes(const unsigned char *plain, int len, const char *context);
+extern bytea *SmarthubDecryptBytes(bytea *envelope, const char *context);
 
 /* ---- audit_chain.c: sealed blocks of audit rows ---- */
 

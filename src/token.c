@@ -506,24 +506,30 @@ smarthub_verify_session(PG_FUNCTION_ARGS)
 /*
  * Shared by authenticate_key and authenticate_session: a verified credential
  * sets the identity (identity.c), anything else (NULL included) clears it.
- * Never raises for bad input, so a probe learns nothing beyond NULL.
+ * A session is recorded with the identity (current_aal reads its assurance
+ * level); an API key stands for no session.  Never raises for bad input, so
+ * a probe learns nothing beyond NULL.
  */
 static Datum
 Authenticate(FunctionCallInfo fcinfo, SmarthubTokenKind kind)
 {
 	pg_uuid_t	user;
+	pg_uuid_t	session;
 	bool		verified = false;
 
 	SmarthubRefuseOnSomeoneElsesBehalf(kind == SMARTHUB_API_KEY ? "authenticate_key" : "authenticate_session");
 	if (!PG_ARGISNULL(0))
 	{
-		verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
+		if (kind == SMARTHUB_SESSION)
+			verified = SmarthubVerifySession(PG_GETARG_TEXT_PP(0), &user, &session, NULL);
+		else
+			verified = SmarthubVerifyToken(PG_GETARG_TEXT_PP(0), kind, &user);
 	}
 	if (verified)
 	{
 		pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
 
-		SmarthubSetIdentity(&user);
+		SmarthubSetSessionIdentity(&user, kind == SMARTHUB_SESSION ? &session : NULL);
 		*result = user;
 		PG_RETURN_UUID_P(result);
 	}

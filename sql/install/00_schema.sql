@@ -97,9 +97,12 @@ CREATE TABLE smarthub.sessions (
     user_agent text,
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the assurance level: aal1 at login, aal2 once verify_session_mfa saw a second factor
+    aal        text        NOT NULL DEFAULT 'aal1',
     CONSTRAINT sessions_pkey PRIMARY KEY (id),
     CONSTRAINT sessions_token_hash_key UNIQUE (token_hash),
-    CONSTRAINT token_length CHECK (token_hash OPERATOR(pg_catalog.~) '^[0-9a-f]{64}$')
+    CONSTRAINT token_length CHECK (token_hash OPERATOR(pg_catalog.~) '^[0-9a-f]{64}$'),
+    CONSTRAINT sessions_aal CHECK (aal OPERATOR(pg_catalog.=) ANY (ARRAY['aal1', 'aal2']))
 );
 
 CREATE TABLE smarthub.audit_logs (
@@ -316,6 +319,7 @@ COMMENT ON COLUMN smarthub.sessions.ip_address IS 'Client address at login';
 COMMENT ON COLUMN smarthub.sessions.user_agent IS 'Client user agent at login';
 COMMENT ON COLUMN smarthub.sessions.expires_at IS 'Expiry time';
 COMMENT ON COLUMN smarthub.sessions.created_at IS 'Creation time';
+COMMENT ON COLUMN smarthub.sessions.aal IS 'Authenticator assurance level: aal1 at login, aal2 after verify_session_mfa';
 
 COMMENT ON TABLE smarthub.audit_logs IS 'Append-only audit trail of changes to audited tables';
 COMMENT ON TABLE smarthub.audit_logs_default IS 'Audit rows outside every month partition (and those written before 1.1)';
@@ -323,7 +327,7 @@ COMMENT ON COLUMN smarthub.audit_logs.id IS 'Primary key: a version-7 uuid, in w
 COMMENT ON COLUMN smarthub.audit_logs.user_id IS 'Application user who acted; NULL when unknown or deleted';
 COMMENT ON COLUMN smarthub.audit_logs.entity_type IS 'Kind of entity changed (by default the table name)';
 COMMENT ON COLUMN smarthub.audit_logs.entity_id IS 'Id of the entity changed';
-COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, IMPERSONATE, PASSWORD_RESET or PURGE';
+COMMENT ON COLUMN smarthub.audit_logs.action IS 'CREATE, UPDATE, DELETE, TRUNCATE, LOGIN, LOGIN_FAILED, LOGIN_LOCKED, LOGIN_UNLOCKED, IMPERSONATE, PASSWORD_RESET or PURGE';
 COMMENT ON COLUMN smarthub.audit_logs.changes IS 'JSONB {"before": ..., "after": ...}; secrets redacted';
 COMMENT ON COLUMN smarthub.audit_logs.ip_address IS 'Client address of the request';
 COMMENT ON COLUMN smarthub.audit_logs.user_agent IS 'Client user agent of the request';

@@ -68,7 +68,7 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, name, description, last_used_at, expires_at, is_active,'
         ' created_at, updated_at), INSERT (id, user_id, key_hash, name, description, expires_at, is_active),'
         ' UPDATE (name, description, expires_at, is_active), DELETE ON smarthub.api_keys TO %s', role);
-    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, ip_address, user_agent, expires_at, created_at),'
+    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, ip_address, user_agent, expires_at, created_at, aal),'
         ' INSERT (id, user_id, token_hash, ip_address, user_agent, expires_at),'
         ' UPDATE (ip_address, user_agent, expires_at), DELETE ON smarthub.sessions TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, purpose, email, expires_at, created_at), DELETE'
@@ -80,6 +80,9 @@ BEGIN
         ' UPDATE (entity_type, owner_id, name, data, deleted_at), DELETE ON smarthub.entities TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON smarthub.user_profiles, smarthub.active_api_keys,'
         ' smarthub.active_sessions TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, kind, issuer, account_label, confirmed_at, created_at)'
+        ' ON smarthub.mfa_factors TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT (id, user_id, used_at, created_at) ON smarthub.recovery_codes TO %s', role);
 
     -- Functions, by name: every overload of each name that exists (other modules add theirs).
     FOR fn IN
@@ -95,7 +98,8 @@ BEGIN
                'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7',
                'uuid_v7_time', 'audit_verify', 'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'unlock_login',
                'create_email_verification', 'verify_email', 'request_password_reset', 'reset_password',
-               'create_magic_link', 'login_with_magic_link']::pg_catalog.name[])
+               'create_magic_link', 'login_with_magic_link', 'totp_enroll', 'totp_confirm', 'totp_verify',
+               'generate_recovery_codes', 'use_recovery_code', 'verify_session_mfa', 'current_aal']::pg_catalog.name[])
          ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, role);
@@ -147,7 +151,7 @@ CREATE VIEW smarthub.active_api_keys WITH (security_invoker = true) AS
      ORDER BY k.created_at DESC, k.id;
 
 CREATE VIEW smarthub.active_sessions WITH (security_invoker = true) AS
-    SELECT s.id, s.user_id, s.ip_address, s.user_agent, s.expires_at, s.created_at
+    SELECT s.id, s.user_id, s.ip_address, s.user_agent, s.expires_at, s.created_at, s.aal
       FROM smarthub.sessions s
      WHERE s.expires_at OPERATOR(pg_catalog.>) pg_catalog.now()
      ORDER BY s.created_at DESC, s.id;

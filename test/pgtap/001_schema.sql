@@ -1,10 +1,10 @@
 -- Schema shape: tables, columns, types, defaults, keys, indexes; and the behaviour the schema
 -- itself enforces (constraints, cascades, system roles, updated_at).
 BEGIN;
-SELECT plan(167);
+SELECT plan(194);
 
 SELECT has_schema('smarthub');
-SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities', 'login_throttle', 'one_time_tokens']);
+SELECT tables_are('smarthub', ARRAY['users', 'roles', 'user_roles', 'api_keys', 'sessions', 'audit_logs', 'audit_logs_default', 'audit_blocks', 'entities', 'jwt_issuers', 'user_identities', 'login_throttle', 'one_time_tokens', 'mfa_factors', 'recovery_codes']);
 
 -- users
 SELECT columns_are('smarthub', 'users', ARRAY['id', 'email', 'username', 'password_hash', 'first_name', 'last_name',
@@ -95,7 +95,7 @@ SELECT has_index('smarthub', 'api_keys', 'idx_api_keys_expires_at', 'expires_at'
 SELECT has_index('smarthub', 'api_keys', 'idx_api_keys_active', 'user_id', 'has_index api_keys.idx_api_keys_active user_id');
 
 -- sessions
-SELECT columns_are('smarthub', 'sessions', ARRAY['id', 'user_id', 'token_hash', 'ip_address', 'user_agent', 'expires_at', 'created_at']);
+SELECT columns_are('smarthub', 'sessions', ARRAY['id', 'user_id', 'token_hash', 'ip_address', 'user_agent', 'expires_at', 'created_at', 'aal']);
 SELECT col_is_pk('smarthub', 'sessions', 'id', 'col_is_pk sessions.id');
 SELECT fk_ok('smarthub', 'sessions', 'user_id', 'smarthub', 'users', 'id', 'fk_ok sessions.user_id smarthub');
 SELECT col_type_is('smarthub', 'sessions', 'token_hash', 'character varying(64)', 'col_type_is sessions.token_hash character varying(64)');
@@ -105,6 +105,33 @@ SELECT col_type_is('smarthub', 'sessions', 'expires_at', 'timestamp with time zo
 SELECT col_not_null('smarthub', 'sessions', 'expires_at', 'col_not_null sessions.expires_at');
 SELECT has_index('smarthub', 'sessions', 'idx_sessions_user_id', 'user_id', 'has_index sessions.idx_sessions_user_id user_id');
 SELECT has_index('smarthub', 'sessions', 'idx_sessions_expires_at', 'expires_at', 'has_index sessions.idx_sessions_expires_at expires_at');
+SELECT col_type_is('smarthub', 'sessions', 'aal', 'text', 'col_type_is sessions.aal text');
+SELECT col_not_null('smarthub', 'sessions', 'aal', 'col_not_null sessions.aal');
+SELECT col_default_is('smarthub', 'sessions', 'aal', 'aal1', 'col_default_is sessions.aal aal1');
+
+-- mfa_factors
+SELECT columns_are('smarthub', 'mfa_factors', ARRAY['id', 'user_id', 'kind', 'secret', 'issuer', 'account_label',
+    'confirmed_at', 'last_step', 'failures', 'locked_until', 'created_at']);
+SELECT col_is_pk('smarthub', 'mfa_factors', 'id', 'col_is_pk mfa_factors.id');
+SELECT col_default_is('smarthub', 'mfa_factors', 'id', 'gen_random_uuid()', 'col_default_is mfa_factors.id gen_random_uuid()');
+SELECT col_not_null('smarthub', 'mfa_factors', 'user_id', 'col_not_null mfa_factors.user_id');
+SELECT fk_ok('smarthub', 'mfa_factors', 'user_id', 'smarthub', 'users', 'id', 'fk_ok mfa_factors.user_id smarthub');
+SELECT col_default_is('smarthub', 'mfa_factors', 'kind', 'totp', 'col_default_is mfa_factors.kind totp');
+SELECT col_type_is('smarthub', 'mfa_factors', 'secret', 'bytea', 'col_type_is mfa_factors.secret bytea');
+SELECT col_not_null('smarthub', 'mfa_factors', 'secret', 'col_not_null mfa_factors.secret');
+SELECT col_type_is('smarthub', 'mfa_factors', 'last_step', 'bigint', 'col_type_is mfa_factors.last_step bigint');
+SELECT col_not_null('smarthub', 'mfa_factors', 'failures', 'col_not_null mfa_factors.failures');
+SELECT col_default_is('smarthub', 'mfa_factors', 'failures', '0', 'col_default_is mfa_factors.failures 0');
+SELECT col_type_is('smarthub', 'mfa_factors', 'locked_until', 'timestamp with time zone', 'col_type_is mfa_factors.locked_until timestamp with time zone');
+SELECT has_index('smarthub', 'mfa_factors', 'idx_mfa_factors_user_id', 'user_id', 'has_index mfa_factors.idx_mfa_factors_user_id user_id');
+
+-- recovery_codes
+SELECT columns_are('smarthub', 'recovery_codes', ARRAY['id', 'user_id', 'code_hash', 'used_at', 'created_at']);
+SELECT col_is_pk('smarthub', 'recovery_codes', 'id', 'col_is_pk recovery_codes.id');
+SELECT fk_ok('smarthub', 'recovery_codes', 'user_id', 'smarthub', 'users', 'id', 'fk_ok recovery_codes.user_id smarthub');
+SELECT col_type_is('smarthub', 'recovery_codes', 'code_hash', 'character varying(64)', 'col_type_is recovery_codes.code_hash character varying(64)');
+SELECT col_not_null('smarthub', 'recovery_codes', 'code_hash', 'col_not_null recovery_codes.code_hash');
+SELECT col_is_unique('smarthub', 'recovery_codes', ARRAY['user_id', 'code_hash'], 'col_is_unique recovery_codes (user_id, code_hash)');
 
 -- audit_logs
 SELECT columns_are('smarthub', 'audit_logs', ARRAY['id', 'user_id', 'entity_type', 'entity_id', 'action', 'changes',
@@ -163,7 +190,8 @@ SELECT results_eq($$
       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
      WHERE contype = 'f' AND connamespace = 'smarthub'::regnamespace AND conparentid = 0 ORDER BY 1$$,
     $$VALUES ('smarthub.api_keys.user_id c'), ('smarthub.audit_logs.user_id n'), ('smarthub.entities.owner_id n'),
-             ('smarthub.one_time_tokens.user_id c'), ('smarthub.sessions.user_id c'), ('smarthub.user_identities.issuer c'),
+             ('smarthub.mfa_factors.user_id c'), ('smarthub.one_time_tokens.user_id c'), ('smarthub.recovery_codes.user_id c'),
+             ('smarthub.sessions.user_id c'), ('smarthub.user_identities.issuer c'),
              ('smarthub.user_identities.user_id c'), ('smarthub.user_roles.assigned_by n'),
              ('smarthub.user_roles.role_id c'), ('smarthub.user_roles.user_id c')$$,
     'foreign keys cascade or set null as designed');
@@ -179,7 +207,7 @@ SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN pg_class c ON c.oid = a
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'smarthub'::regnamespace AND c.relkind = 'r'
             AND obj_description(c.oid, 'pg_class') IS NULL), 0, 'every table has a comment');
 -- every table is dumped
-SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 12, 'all twelve tables registered for pg_dump');
+SELECT is((SELECT cardinality(extconfig) FROM pg_extension WHERE extname = 'smarthub'), 14, 'all fourteen tables registered for pg_dump');
 
 -- behaviour: constraints
 SELECT lives_ok($$INSERT INTO smarthub.users (id, email, username, password_hash)
@@ -208,12 +236,20 @@ SELECT throws_ok($$INSERT INTO smarthub.one_time_tokens (user_id, purpose, token
     '23514', NULL, 'a verification token without its email is refused');
 SELECT throws_ok($$INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, email, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'password_reset', repeat('a', 64), 'a@x.io', now())$$,
     '23514', NULL, 'a reset token with an email is refused');
+SELECT throws_ok($$INSERT INTO smarthub.sessions (user_id, token_hash, expires_at, aal) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('e', 64), now(), 'aal3')$$,
+    '23514', NULL, 'an unknown assurance level is refused');
+SELECT throws_ok($$INSERT INTO smarthub.mfa_factors (user_id, kind, secret) VALUES ('00000000-0000-0000-0000-0000000000a1', 'sms', '\x00')$$,
+    '23514', NULL, 'a factor kind other than totp is refused');
+SELECT throws_ok($$INSERT INTO smarthub.recovery_codes (user_id, code_hash) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('A', 64))$$,
+    '23514', NULL, 'uppercase code_hash is refused');
 
 -- behaviour: deleting a user
 INSERT INTO smarthub.user_roles (user_id, role_id) SELECT '00000000-0000-0000-0000-0000000000a1', id FROM smarthub.roles WHERE name = 'user';
 INSERT INTO smarthub.api_keys (user_id, key_hash) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('a', 64));
 INSERT INTO smarthub.sessions (user_id, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('b', 64), now() + interval '1 hour');
 INSERT INTO smarthub.one_time_tokens (user_id, purpose, token_hash, expires_at) VALUES ('00000000-0000-0000-0000-0000000000a1', 'magic_link', repeat('c', 64), now() + interval '1 hour');
+INSERT INTO smarthub.mfa_factors (user_id, secret) VALUES ('00000000-0000-0000-0000-0000000000a1', '\x00');
+INSERT INTO smarthub.recovery_codes (user_id, code_hash) VALUES ('00000000-0000-0000-0000-0000000000a1', repeat('c', 64));
 INSERT INTO smarthub.entities (id, entity_type, owner_id) VALUES ('00000000-0000-0000-0000-0000000000e1', 'doc', '00000000-0000-0000-0000-0000000000a1');
 INSERT INTO smarthub.audit_logs (user_id, entity_type, entity_id, action)
     VALUES ('00000000-0000-0000-0000-0000000000a1', 'doc', '00000000-0000-0000-0000-0000000000e1', 'TEST');
@@ -222,6 +258,8 @@ SELECT is((SELECT count(*)::int FROM smarthub.user_roles WHERE user_id = '000000
 SELECT is((SELECT count(*)::int FROM smarthub.api_keys WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'api_keys cascade');
 SELECT is((SELECT count(*)::int FROM smarthub.sessions WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'sessions cascade');
 SELECT is((SELECT count(*)::int FROM smarthub.one_time_tokens WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'one_time_tokens cascade');
+SELECT is((SELECT count(*)::int FROM smarthub.mfa_factors WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'mfa_factors cascade');
+SELECT is((SELECT count(*)::int FROM smarthub.recovery_codes WHERE user_id = '00000000-0000-0000-0000-0000000000a1'), 0, 'recovery_codes cascade');
 SELECT results_eq($$SELECT user_id, action::text FROM smarthub.audit_logs WHERE action = 'TEST'$$,
     $$VALUES (NULL::uuid, 'TEST')$$, 'audit row kept with user_id NULL');
 SELECT is((SELECT owner_id FROM smarthub.entities WHERE id = '00000000-0000-0000-0000-0000000000e1'), NULL, 'entity kept, owner_id NULL');
@@ -245,7 +283,7 @@ SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgname = 'set_updated_at' 
     'set_updated_at on users, roles, api_keys, entities, jwt_issuers');
 
 -- table_sizes view
-SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 12, 'table_sizes lists the twelve tables');
+SELECT is((SELECT count(*)::int FROM smarthub.table_sizes), 14, 'table_sizes lists the fourteen tables');
 SELECT has_column('smarthub', 'table_sizes', 'total_size', 'table_sizes has total_size');
 
 SELECT * FROM finish();

@@ -2,7 +2,7 @@
 -- role (SET ROLE), each cell both ways; forgery, savepoints, escalation, views, grants.
 -- Identity is established with set_current_user as the superuser, then SET ROLE ident_app.
 BEGIN;
-SELECT plan(218);
+SELECT plan(228);
 
 -- Roles: ident_app (untrusted application role), ident_svc (trusted), ident_none (no grants).
 CREATE ROLE ident_app;
@@ -82,9 +82,11 @@ SELECT policies_are('smarthub', 'login_throttle', ARRAY['login_throttle_select']
 SELECT policies_are('smarthub', 'jwt_issuers', ARRAY[]::name[], 'jwt_issuers: no policy (the DBA''s)');
 SELECT policies_are('smarthub', 'user_identities', ARRAY[]::name[], 'user_identities: no policy (the DBA''s)');
 SELECT policies_are('smarthub', 'entities', ARRAY['entities_select', 'entities_insert', 'entities_update', 'entities_delete'], 'entities policies');
+SELECT policies_are('smarthub', 'mfa_factors', ARRAY['mfa_factors_select'], 'mfa_factors: a read policy only');
+SELECT policies_are('smarthub', 'recovery_codes', ARRAY['recovery_codes_select'], 'recovery_codes: a read policy only');
 SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'smarthub'::regnamespace AND relkind IN ('r', 'p')
              AND NOT relispartition AND relrowsecurity AND NOT relforcerowsecurity),
-          12, 'RLS enabled (not forced) on all twelve tables (partitions are read through their table)');
+          14, 'RLS enabled (not forced) on all fourteen tables (partitions are read through their table)');
 SELECT isnt_definer('smarthub', 'current_user_id', '{}'::name[], 'current_user_id is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'set_current_user', ARRAY['uuid'], 'set_current_user is not SECURITY DEFINER');
 SELECT isnt_definer('smarthub', 'has_role', ARRAY['text'], 'has_role is not SECURITY DEFINER');
@@ -121,7 +123,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
            'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'create_email_verification', 'verify_email',
-           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login')
+           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login',
+           'totp_enroll', 'totp_confirm', 'totp_verify', 'generate_recovery_codes', 'use_recovery_code', 'verify_session_mfa', 'current_aal')
        AND NOT has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: every overload of every allow-listed function that exists');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -132,7 +135,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'set_password', 'create_user', 'login', 'hash_password', 'verify_password', 'password_needs_rehash',
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
            'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'create_email_verification', 'verify_email',
-           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login')
+           'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login',
+           'totp_enroll', 'totp_confirm', 'totp_verify', 'generate_recovery_codes', 'use_recovery_code', 'verify_session_mfa', 'current_aal')
        AND has_function_privilege('ident_app', p.oid, 'EXECUTE')$$,
     'grant_access: nothing outside the allow-list (untrusted)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -144,6 +148,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
            'entity_history', 'encrypt', 'decrypt', 'encrypt_text', 'decrypt_text', 'reencrypt', 'key_id', 'uuid_v7', 'uuid_v7_time', 'audit_verify',
            'verify_jwt', 'authenticate_jwt', 'issue_jwt', 'jwks', 'create_email_verification', 'verify_email',
            'request_password_reset', 'reset_password', 'create_magic_link', 'login_with_magic_link', 'unlock_login',
+           'totp_enroll', 'totp_confirm', 'totp_verify', 'generate_recovery_codes', 'use_recovery_code', 'verify_session_mfa', 'current_aal',
            'set_current_user')
        AND has_function_privilege('ident_svc', p.oid, 'EXECUTE')$$,
     'grant_access(trusted): nothing outside the allow-list and set_current_user');
@@ -157,6 +162,14 @@ SELECT column_privs_are('smarthub', 'users', 'email', 'ident_app', ARRAY['INSERT
 SELECT column_privs_are('smarthub', 'api_keys', 'key_hash', 'ident_app', ARRAY['INSERT'], 'api_keys.key_hash: never SELECT or UPDATE');
 SELECT column_privs_are('smarthub', 'sessions', 'token_hash', 'ident_app', ARRAY['INSERT'], 'sessions.token_hash: never SELECT or UPDATE');
 SELECT column_privs_are('smarthub', 'one_time_tokens', 'token_hash', 'ident_app', '{}'::text[], 'one_time_tokens.token_hash: no privilege at all');
+SELECT column_privs_are('smarthub', 'sessions', 'aal', 'ident_app', ARRAY['SELECT'], 'sessions.aal: read, never written by an application role');
+SELECT table_privs_are('smarthub', 'mfa_factors', 'ident_app', '{}'::text[], 'mfa_factors: no table-level privilege');
+SELECT column_privs_are('smarthub', 'mfa_factors', 'secret', 'ident_app', '{}'::text[], 'mfa_factors.secret: nothing');
+SELECT column_privs_are('smarthub', 'mfa_factors', 'last_step', 'ident_app', '{}'::text[], 'mfa_factors.last_step: nothing');
+SELECT column_privs_are('smarthub', 'mfa_factors', 'confirmed_at', 'ident_app', ARRAY['SELECT'], 'mfa_factors.confirmed_at: SELECT only');
+SELECT table_privs_are('smarthub', 'recovery_codes', 'ident_app', '{}'::text[], 'recovery_codes: no table-level privilege');
+SELECT column_privs_are('smarthub', 'recovery_codes', 'code_hash', 'ident_app', '{}'::text[], 'recovery_codes.code_hash: nothing');
+SELECT column_privs_are('smarthub', 'recovery_codes', 'used_at', 'ident_app', ARRAY['SELECT'], 'recovery_codes.used_at: SELECT only');
 SELECT column_privs_are('smarthub', 'entities', 'owner_id', 'ident_app', ARRAY['INSERT', 'SELECT', 'UPDATE'], 'entities.owner_id: RLS and the trigger decide');
 
 ---------------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ SELECT results_eq(
     $$SELECT table_name::text COLLATE "default", excluded_columns, ignored_columns FROM smarthub.audited_tables ORDER BY 1$$,
     $$VALUES ('smarthub.api_keys', '{key_hash}'::text[], '{updated_at,last_used_at}'::text[]),
              ('smarthub.entities', '{}', '{updated_at}'),
+             ('smarthub.mfa_factors', '{secret}', '{last_step,failures}'),
+             ('smarthub.recovery_codes', '{code_hash}', '{}'),
              ('smarthub.roles', '{}', '{updated_at}'),
              ('smarthub.user_roles', '{}', '{}'),
              ('smarthub.users', '{password_hash}', '{updated_at,last_login_at}')$$,

@@ -34,13 +34,21 @@ INSERT INTO smarthub.audit_logs (id, entity_type, entity_id, action, created_at)
 SELECT smarthub.audit_seal();
 -- and one change the dump takes before it is sealed
 UPDATE smarthub.users SET last_name = 'B' WHERE username = 'a';
+-- a second factor and recovery codes (without audit rows: the chain's counts below stay as they are)
+SET session_replication_role = replica;
+INSERT INTO smarthub.mfa_factors (user_id, secret, issuer, account_label, confirmed_at, last_step)
+    VALUES ('00000000-0000-0000-0000-000000000001', '\x0100000001', 'Dump Co', 'a', now(), 12345);
+INSERT INTO smarthub.recovery_codes (user_id, code_hash, used_at)
+    VALUES ('00000000-0000-0000-0000-000000000001', repeat('e', 64), NULL), ('00000000-0000-0000-0000-000000000001', repeat('f', 64), now());
+UPDATE smarthub.sessions SET aal = 'aal2';
+RESET session_replication_role;
 SQL
 dump=$SMARTHUB_CLUSTER/dump_roundtrip.pgdump
 "$PGBIN/pg_dump" -Fc -f "$dump" $src
 PGOPTIONS='-c session_replication_role=replica' "$PGBIN/pg_restore" --exit-on-error -d $dst "$dump"
 snapshot() {
     local db=$1 t
-    for t in users roles user_roles api_keys sessions one_time_tokens audit_logs audit_blocks entities; do
+    for t in users roles user_roles api_keys sessions one_time_tokens audit_logs audit_blocks entities mfa_factors recovery_codes; do
         filter=""; [ $t = roles ] && filter="WHERE NOT is_system"
         echo "$t $(q $db "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM smarthub.$t x $filter")"
     done

@@ -78,6 +78,10 @@ for from in "${released[@]}"; do
     check "$from: the session still verifies" "$(user_of session)" "$(q $db "SELECT smarthub.verify_session('$(secret session)')")"
     token=$(q $db "SELECT smarthub.login('bob', 'bob-password')")
     check "$from: login works" "$(user_of bob)" "$(q $db "SELECT smarthub.verify_session('$token')")"
+    check "$from: the old session is aal1" aal1 \
+        "$(q $db "SELECT aal FROM smarthub.sessions WHERE token_hash = encode(sha256(convert_to('$(secret session)', 'UTF8')), 'hex')")"
+    check "$from: a second factor can be enrolled" "1 1" \
+        "$(q $db "SELECT count(*) FROM smarthub.totp_enroll('$(user_of bob)', 'Upgrade Co', 'bob')") $(q $db "SELECT count(*) FROM smarthub.mfa_factors WHERE confirmed_at IS NULL")"
     check "$from: the encrypted value decrypts" "plain words" "$(q $db "SELECT smarthub.decrypt_text(value, 'secrets') FROM public.upgrade_secrets WHERE what = 'ciphertext'")"
     check "$from: the encrypted column decrypts" "a sealed note" "$(q $db "SELECT convert_from(smarthub.decrypt(note, 'orders.note'), 'UTF8') FROM public.orders")"
     q $db "UPDATE public.orders SET item = 'more books', card = '5500'"

@@ -19,7 +19,10 @@ dir=$(mktemp -d /tmp/smarthub-totp.XXXXXX)
 port=$(free_port $((PGPORT + 360)))
 db=smarthub_totp
 cd "$dir"    # the server commands run as postgres, who cannot enter the checkout under /root
-trap '{ jobs -p | xargs -r kill; } 2>/dev/null || true; stop_cluster "$dir"; rm -rf "$dir"' EXIT
+# on failure, the server log's end (the faked-clock cluster's, when it is the one that failed)
+trap 'rc=$?; { jobs -p | xargs -r kill; } 2>/dev/null || true
+      [ $rc -eq 0 ] || tail -n 25 "$dir/postgresql.log" | sed "s/^/  # /"
+      stop_cluster "$dir"; rm -rf "$dir"' EXIT
 
 umask 077
 echo "1:$(openssl rand -hex 32)" > "$dir/keyring"
@@ -146,7 +149,9 @@ as_pg env LD_PRELOAD="$faketime_lib" FAKETIME_TIMESTAMP_FILE="$clock" FAKETIME_N
     "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgresql.log" -w -t 60 start >/dev/null \
     || { tail -n 20 "$dir/postgresql.log"; echo "  not ok - the cluster did not start under libfaketime"; exit 1; }
 # set_clock T: the server's clock reads Unix time T from now on (and runs).
-set_clock() { echo "$(printf '%+d' $(( $1 - $(date +%s) )))" > "$clock"; }
+# (renamed into place: a backend that read the file while it was being written would see it empty,
+# and libfaketime ends a process whose offset it cannot parse)
+set_clock() { echo "$(printf '%+d' $(( $1 - $(date +%s) )))" > "$clock.new" && mv -f "$clock.new" "$clock"; }
 server_time() { q postgres "SELECT extract(epoch FROM clock_timestamp())::bigint"; }
 set_clock 1234567890
 t=$(server_time)

@@ -1359,7 +1359,6 @@ smarthub_verify_jwt(PG_FUNCTION_ARGS)
 
 typedef enum JwtPlan
 {
-	PLAN_USER_LIVE,
 	PLAN_MAPPED_USER,
 	PLAN_SESSION_LIVE,
 	PLAN_ROLES,
@@ -1374,11 +1373,6 @@ static const struct
 	int			nargs;
 	Oid			types[2];
 }			plan_specs[NUM_JWT_PLANS] = {
-	[PLAN_USER_LIVE] = {
-		"SELECT FROM smarthub.users WHERE id OPERATOR(pg_catalog.=) $1"
-		"   AND is_active AND deleted_at IS NULL",
-		1, {UUIDOID}
-	},
 	[PLAN_MAPPED_USER] = {
 		"SELECT i.user_id FROM smarthub.user_identities i"
 		"  JOIN smarthub.users u ON u.id OPERATOR(pg_catalog.=) i.user_id"
@@ -1476,9 +1470,7 @@ ResolveUser(const JwtIssuer *iss, JsonbValue *claims, pg_uuid_t *user, pg_uuid_t
 	SmarthubSpiConnect();
 	if (iss->claim_is_user_id)
 	{
-		values[0] = UUIDPGetDatum(user);
-		Run(PLAN_USER_LIVE, values, read_only);
-		found = SPI_processed == 1;
+		found = SmarthubUserIsLive(UUIDPGetDatum(user), read_only);
 	}
 	else
 	{

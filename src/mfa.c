@@ -85,7 +85,6 @@ static int	totp_lockout = 300;		/* seconds */
 /* Plans prepared once per backend, in the order of plan_specs. */
 typedef enum MfaPlan
 {
-	PLAN_USER_LIVE,
 	PLAN_DROP_PENDING,
 	PLAN_INSERT_FACTOR,
 	PLAN_FACTOR_OF_USER,
@@ -115,11 +114,6 @@ typedef struct PlanSpec
  * schema's defaults are.
  */
 static const PlanSpec plan_specs[NUM_PLANS] = {
-	[PLAN_USER_LIVE] = {
-		"SELECT FROM smarthub.users WHERE id OPERATOR(pg_catalog.=) $1"
-		"   AND is_active AND deleted_at IS NULL",
-		1, {UUIDOID}
-	},
 	/* one enrolment waits for confirmation at a time: a new one replaces it */
 	[PLAN_DROP_PENDING] = {
 		"DELETE FROM smarthub.mfa_factors"
@@ -613,14 +607,6 @@ LabelArg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return text_to_cstring(t);
 }
 
-/* Whether the user exists, is active and not soft-deleted; inside SPI, as the owner. */
-static bool
-UserIsLive(Datum user_id)
-{
-	Execute(PLAN_USER_LIVE, &user_id, NULL, false, SPI_OK_SELECT);
-	return SPI_processed == 1;
-}
-
 /*
  * totp_enroll(user_id uuid, issuer text, account_label text)
  *		RETURNS TABLE(factor_id uuid, secret text, otpauth_uri text)
@@ -690,7 +676,7 @@ smarthub_totp_enroll(PG_FUNCTION_ARGS)
 		values[2] = PointerGetDatum(envelope);
 		values[3] = CStringGetTextDatum(issuer);
 		values[4] = CStringGetTextDatum(label);
-		if (!UserIsLive(values[1]))
+		if (!SmarthubUserIsLive(values[1], false))
 			SmarthubUnknownUser(user_id);
 		Execute(PLAN_DROP_PENDING, &values[1], NULL, false, SPI_OK_DELETE);
 		Execute(PLAN_INSERT_FACTOR, values, NULL, false, SPI_OK_INSERT);
@@ -883,7 +869,7 @@ smarthub_generate_recovery_codes(PG_FUNCTION_ARGS)
 
 		SmarthubBecomeOwner(&saved);
 		SmarthubSpiConnect();
-		if (!UserIsLive(values[0]))
+		if (!SmarthubUserIsLive(values[0], false))
 			SmarthubUnknownUser(user_id);
 		Execute(PLAN_DROP_CODES, values, NULL, false, SPI_OK_DELETE);
 		Execute(PLAN_INSERT_CODES, values, NULL, false, SPI_OK_INSERT);

@@ -226,6 +226,12 @@ typedef enum SmarthubTokenKind
  */
 extern bool SmarthubVerifyToken(text *token, SmarthubTokenKind kind, pg_uuid_t *user_id);
 
+/*
+ * Whether the user (a uuid Datum) exists, is active and not soft-deleted;
+ * inside SPI, as the owner (read_only: with the caller's snapshot).
+ */
+extern bool SmarthubUserIsLive(Datum user_id, bool read_only);
+
 /* The same for a session token, with the session's id and expiry. */
 extern bool SmarthubVerifySession(text *token, pg_uuid_t *user_id, pg_uuid_t *session_id,
 								  TimestampTz *expires_at);

@@ -178,7 +178,6 @@ static SPIPlanPtr plans[NUM_PLANS];
 static uint32 TokenChecksum(const char *token);
 static void EncodeChecksum(uint32 crc, char *out);
 static text *TokenArg(Datum d);
-static bool UserIsLive(Datum user_id);
 
 /*
  * Define the module's GUCs.
@@ -553,11 +552,10 @@ smarthub_authenticate_session(PG_FUNCTION_ARGS)
 	return Authenticate(fcinfo, SMARTHUB_SESSION);
 }
 
-/* Whether the user exists, is active and not soft-deleted; inside SPI. */
-static bool
-UserIsLive(Datum user_id)
+bool
+SmarthubUserIsLive(Datum user_id, bool read_only)
 {
-	Execute(PLAN_USER_LIVE, &user_id, NULL, false, SPI_OK_SELECT);
+	Execute(PLAN_USER_LIVE, &user_id, NULL, read_only, SPI_OK_SELECT);
 	return SPI_processed == 1;
 }
 
@@ -601,7 +599,7 @@ smarthub_create_api_key(PG_FUNCTION_ARGS)
 
 		SmarthubBecomeOwner(&saved);
 		SmarthubSpiConnect();
-		if (!UserIsLive(user_id))
+		if (!SmarthubUserIsLive(user_id, false))
 			SmarthubUnknownUser(DatumGetUUIDP(user_id));
 		SmarthubMakeToken("shk_", key);
 		SmarthubHashToken(key, TOKEN_LEN, hex);
@@ -786,7 +784,7 @@ smarthub_create_session(PG_FUNCTION_ARGS)
 
 	SmarthubBecomeOwner(&saved);
 	SmarthubSpiConnect();
-	if (!UserIsLive(user_id))
+	if (!SmarthubUserIsLive(user_id, false))
 		SmarthubUnknownUser(DatumGetUUIDP(user_id));
 	token = SmarthubCreateSession(DatumGetUUIDP(user_id), ttl,
 								  PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),

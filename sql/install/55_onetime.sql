@@ -60,8 +60,9 @@ CREATE FUNCTION smarthub.login_with_magic_link(token text, ip_address inet DEFAU
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'smarthub_login_with_magic_link';
 
--- Every token was mailed to the address the user had: a new address voids them all. In C, as the
--- owner, so that whoever may change the address voids its tokens without any right on the table.
+-- Every token was mailed to the address the user had: a new address voids them all. Not SECURITY
+-- DEFINER: the C code runs its one (qualified) DELETE as the extension owner, so that whoever may
+-- change the address voids its tokens without any right on the table.
 CREATE FUNCTION smarthub.void_one_time_tokens() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'smarthub_void_one_time_tokens';

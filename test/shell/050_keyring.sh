@@ -19,30 +19,6 @@ trap restore EXIT
 hex() { openssl rand -hex 32 2>/dev/null || { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; echo; }; }
 k1=$(hex) k2=$(hex) k3=$(hex)
 
-# keyring NAME MODE: the file $kdir/NAME with stdin as contents, owned by the server's OS user.
-keyring() {
-    cat > "$kdir/$1"
-    chmod "$2" "$kdir/$1"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$kdir/$1"
-    return 0
-}
-
-# reload: pg_reload_conf, then wait until a new connection sees the postmaster's new load time.
-reload() {
-    local before i
-    before=$(q postgres "SELECT pg_conf_load_time()")
-    q postgres "SELECT pg_reload_conf()" >/dev/null
-    for i in $(seq 100); do
-        [ "$(q postgres "SELECT pg_conf_load_time()")" != "$before" ] && return 0
-        sleep 0.1
-    done
-    echo "configuration was not reloaded"; exit 1
-}
-
-use_keyring() {
-    q postgres "ALTER SYSTEM SET smarthub.keyring_file = '$kdir/$1'" >/dev/null
-    reload
-}
 
 mkdir -p "$kdir"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$kdir"

@@ -36,28 +36,6 @@ trap restore EXIT
 
 # sql: the script on stdin, in the test database, one value a line.
 sql() { "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d $db "$@"; }
-# keyring NAME: the file $kdir/NAME with stdin as contents, mode 0600, owned by the server's OS user.
-keyring() {
-    cat > "$kdir/$1"
-    chmod 600 "$kdir/$1"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$kdir/$1"
-    return 0
-}
-# reload: pg_reload_conf, then wait until a new connection sees the postmaster's new load time.
-reload() {
-    local before i
-    before=$(q postgres "SELECT pg_conf_load_time()")
-    q postgres "SELECT pg_reload_conf()" >/dev/null
-    for i in $(seq 100); do
-        [ "$(q postgres "SELECT pg_conf_load_time()")" != "$before" ] && return 0
-        sleep 0.1
-    done
-    echo "  not ok - configuration was not reloaded"; exit 1
-}
-use_keyring() {
-    q postgres "ALTER SYSTEM SET smarthub.keyring_file = '$kdir/$1'" >/dev/null
-    reload
-}
 b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 b64u_decode() { local s=${1//-/+}; s=${s//_//}; while [ $(( ${#s} % 4 )) -ne 0 ]; do s="$s="; done; printf %s "$s" | base64 -d; }
 header() { b64u_decode "${1%%.*}"; }    # a token's header, as signed
